@@ -1,0 +1,150 @@
+"""Who may do what to which object: the one place that answers it.
+
+Views and services ask ``can`` / ``require``; nobody re-derives a rule. A user's roles come from
+three sources: the census record they claimed (resident), the spokesperson terms recorded for
+that record (spokesperson of a commune, by unit), and StaffRole grants (ministry, co-funder,
+cycle admin, polling officer). They are read once per request and kept on the user object.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from .models import StaffRole
+
+
+@dataclass(frozen=True)
+class Roles:
+    resident_id: int | None = None
+    resident_commune_id: int | None = None
+    # commune id → units served there (usually one).
+    spokesperson_units: dict[int, frozenset[str]] = field(default_factory=dict)
+    # kind → state ids (None meaning the whole nation).
+    staff_scopes: dict[str, frozenset[int | None]] = field(default_factory=dict)
+
+    @property
+    def is_verified_resident(self) -> bool:
+        return self.resident_id is not None
+
+    @property
+    def is_spokesperson(self) -> bool:
+        return bool(self.spokesperson_units)
+
+    def has_staff_role(self, kind: str) -> bool:
+        return kind in self.staff_scopes
+
+    def staff_covers_state(self, kind: str, state_id: int) -> bool:
+        scopes = self.staff_scopes.get(kind, frozenset())
+        return None in scopes or state_id in scopes
+
+
+def roles_of(user, *, today: datetime.date | None = None) -> Roles:
+    """The roles a user holds today (cached on the user object for the request)."""
+    if not getattr(user, "is_authenticated", False):
+        return Roles()
+    cached = getattr(user, "_comunas_roles", None)
+    if cached is not None and today is None:
+        return cached
+
+    from communes.models import Resident, Spokesperson
+
+    today = today or timezone.localdate()
+    resident = (
+        Resident.objects.filter(user=user, verification=Resident.Verification.VERIFIED)
+        .values("pk", "council__commune_id")
+        .first()
+    )
+    spokesperson_units: dict[int, set[str]] = {}
+    if resident:
+        terms = Spokesperson.objects.filter(
+            resident_id=resident["pk"], term_start__lte=today, term_end__gte=today
+        ).exclude(ended_on__lt=today)
+        for commune_id, unit in terms.values_list("commune_id", "unit"):
+            spokesperson_units.setdefault(commune_id, set()).add(unit)
+    staff_scopes: dict[str, set[int | None]] = {}
+    for kind, state_id in StaffRole.objects.filter(user=user).values_list("kind", "state_id"):
+        staff_scopes.setdefault(kind, set()).add(state_id)
+
+    roles = Roles(
+        resident_id=resident["pk"] if resident else None,
+        resident_commune_id=resident["council__commune_id"] if resident else None,
+        spokesperson_units={k: frozenset(v) for k, v in spokesperson_units.items()},
+        staff_scopes={k: frozenset(v) for k, v in staff_scopes.items()},
+    )
+    user._comunas_roles = roles
+    return roles
+
+
+def forget_roles(user) -> None:
+    """Drop the cached roles after a write that changes them."""
+    user.__dict__.pop("_comunas_roles", None)
+
+
+def is_ministry_staff(user) -> bool:
+    return roles_of(user).has_staff_role(StaffRole.Kind.MINISTRY_STAFF)
+
+
+def is_cycle_admin(user) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or roles_of(user).has_staff_role(
+        StaffRole.Kind.CYCLE_ADMIN
+    )
+
+
+def commune_ids_spoken_for(user) -> frozenset[int]:
+    return frozenset(roles_of(user).spokesperson_units)
+
+
+def _may_verify_residents_of(user, commune) -> bool:
+    roles = roles_of(user)
+    if commune.pk in roles.spokesperson_units:
+        return True
+    return roles.staff_covers_state(
+        StaffRole.Kind.MINISTRY_STAFF, commune.parish.municipality.state_id
+    )
+
+
+def _may_decide_claim(user, claim) -> bool:
+    if claim.user_id == user.pk:
+        return False  # nobody vouches for themselves
+    return _may_verify_residents_of(user, claim.resident.council.commune)
+
+
+def _may_see_claims_queue(user, _obj=None) -> bool:
+    roles = roles_of(user)
+    return roles.is_spokesperson or roles.has_staff_role(StaffRole.Kind.MINISTRY_STAFF)
+
+
+def _may_see_spokesperson_dashboard(user, _obj=None) -> bool:
+    return roles_of(user).is_spokesperson
+
+
+def _may_claim_census_record(user, _obj=None) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+RULES = {
+    "communes.claim_census_record": _may_claim_census_record,
+    "communes.see_claims_queue": _may_see_claims_queue,
+    "communes.decide_claim": _may_decide_claim,
+    "communes.verify_residents_of": _may_verify_residents_of,
+    "communes.see_spokesperson_dashboard": _may_see_spokesperson_dashboard,
+}
+
+
+def can(user, action: str, obj=None) -> bool:
+    """May ``user`` do ``action`` (to ``obj``)? Unknown actions are refused, never allowed."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    rule = RULES.get(action)
+    if rule is None:
+        raise KeyError(f"No permission rule named {action!r}")
+    return rule(user, obj)
+
+
+def require(user, action: str, obj=None) -> None:
+    if not can(user, action, obj):
+        raise PermissionDenied

@@ -1,0 +1,93 @@
+from django.contrib import admin
+
+from .models import (
+    CommunalCouncil,
+    Commune,
+    Municipality,
+    Parish,
+    Resident,
+    ResidentClaim,
+    Spokesperson,
+    State,
+)
+
+
+@admin.register(State)
+class StateAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "state"]
+    list_filter = ["state"]
+    search_fields = ["code", "name"]
+    list_select_related = ["state"]
+
+
+@admin.register(Parish)
+class ParishAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "municipality"]
+    list_filter = ["municipality__state"]
+    search_fields = ["code", "name", "municipality__name"]
+    list_select_related = ["municipality"]
+    autocomplete_fields = ["municipality"]
+
+
+class CommunalCouncilInline(admin.TabularInline):
+    model = CommunalCouncil
+    extra = 0
+    fields = ["code", "name", "families", "kind"]
+
+
+@admin.register(Commune)
+class CommuneAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "status", "parish", "registered_on"]
+    list_filter = ["kind", "status", "parish__municipality__state"]
+    search_fields = ["code", "name", "parish__name", "parish__municipality__name"]
+    list_select_related = ["parish"]
+    autocomplete_fields = ["parish"]
+    date_hierarchy = "registered_on"
+    inlines = [CommunalCouncilInline]
+
+
+@admin.register(CommunalCouncil)
+class CommunalCouncilAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "commune", "kind", "families"]
+    list_filter = ["kind", "commune__parish__municipality__state"]
+    search_fields = ["code", "name", "commune__name", "commune__code"]
+    list_select_related = ["commune"]
+    autocomplete_fields = ["commune"]
+
+
+@admin.register(Resident)
+class ResidentAdmin(admin.ModelAdmin):
+    list_display = ["cedula", "full_name", "council", "verification"]
+    list_filter = ["verification", "council__commune__parish__municipality__state"]
+    search_fields = ["cedula", "full_name", "council__code", "council__commune__code"]
+    list_select_related = ["council"]
+    autocomplete_fields = ["council", "user"]
+    readonly_fields = ["verified_by", "verified_at"]
+
+
+@admin.register(ResidentClaim)
+class ResidentClaimAdmin(admin.ModelAdmin):
+    list_display = ["resident", "user", "status", "created_at", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["resident__cedula", "resident__full_name", "user__email"]
+    list_select_related = ["resident", "user", "decided_by"]
+    # Decisions are taken in the verification queue, where the rules are enforced.
+    readonly_fields = [f.name for f in ResidentClaim._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Spokesperson)
+class SpokespersonAdmin(admin.ModelAdmin):
+    list_display = ["resident", "commune", "unit", "standing", "term_start", "term_end", "ended_on"]
+    list_filter = ["unit", "standing", "commune__parish__municipality__state"]
+    search_fields = ["resident__full_name", "resident__cedula", "commune__name", "commune__code"]
+    list_select_related = ["resident", "commune"]
+    autocomplete_fields = ["resident", "commune"]

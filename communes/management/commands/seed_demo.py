@@ -1,0 +1,229 @@
+"""Realistic demo data on the real territory: communes, councils, a census, spokespeople, and one
+account per role. Deterministic and safe to run again: the same codes and cédulas every time."""
+
+import datetime
+import io
+import random
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import StaffRole, User
+from communes import importing, services
+from communes.models import CommunalCouncil, Commune, Municipality, Resident, ResidentClaim, Spokesperson, State
+
+DEMO_PASSWORD = "demo-comunas-2026"  # noqa: S105 -- printed for the demo; never a real account
+DEMO_EMAIL_DOMAIN = "demo.comunas.test"
+
+# Five states, twelve communes or circuits each.
+DEMO_STATES = ["01", "15", "13", "23", "14"]  # Distrito Capital, Miranda, Lara, Zulia, Mérida
+COMMUNES_PER_STATE = 12
+
+PATRONS = [
+    "Ezequiel Zamora", "Guaicaipuro", "Negra Hipólita", "Argimiro Gabaldón", "Manuela Sáenz",
+    "Simón Rodríguez", "José Félix Ribas", "Cacique Tiuna", "Josefa Camejo", "Fabricio Ojeda",
+    "Alí Primera", "Luisa Cáceres", "Pedro Camejo", "Juana Ramírez", "Cruz Carrillo",
+    "Apacuana", "Hipólita Bolívar", "José Leonardo Chirino", "Lanceros de Apure", "Andrés Eloy Blanco",
+    "Aquiles Nazoa", "Teresa de la Parra", "Cecilio Acosta", "Francisco de Miranda",
+]
+PLACES = [
+    "Los Cerritos", "La Vega Alta", "El Manguito", "Brisas del Valle", "Las Tunitas", "La Quebradita",
+    "El Samán", "Los Cocos", "Vista Hermosa", "Las Flores", "El Carmen", "San Isidro", "La Ceiba",
+    "El Progreso", "Los Naranjos", "Santa Rosa", "El Cují", "Las Palmas", "Monte Bello", "La Esperanza",
+    "Altos de Lídice", "El Limón", "Barrio Nuevo", "Las Acacias", "Pueblo Nuevo", "El Rincón",
+]
+GIVEN = [
+    "María", "José", "Luis", "Ana", "Carmen", "Carlos", "Yusmary", "Yorman", "Daniela", "Jesús",
+    "Rosa", "Pedro", "Luisa", "Juan", "Yelitza", "Francisco", "Gabriela", "Miguel", "Andreína",
+    "Rafael", "Dayana", "Héctor", "Marisol", "Wilmer", "Glenda", "Oswaldo", "Zulay", "Richard",
+    "Nelly", "Eduardo", "Milagros", "Antonio", "Yajaira", "Alexander", "Beatriz", "Jhonny",
+]
+SURNAMES = [
+    "González", "Rodríguez", "Pérez", "Hernández", "García", "Martínez", "López", "Díaz", "Sánchez",
+    "Ramírez", "Rojas", "Torres", "Flores", "Moreno", "Medina", "Álvarez", "Castillo", "Romero",
+    "Gutiérrez", "Suárez", "Mendoza", "Blanco", "Briceño", "Contreras", "Colmenares", "Guerrero",
+    "Quintero", "Parra", "Urdaneta", "Villalobos", "Chirinos", "Zambrano", "Márquez", "Salazar",
+]
+
+ROLE_ACCOUNTS = [
+    # (email local part, first name, last name, staff role or None, state code); the ministry
+    # account comes first because it verifies the others' census claims.
+    ("ministerio", "Héctor", "Salazar", StaffRole.Kind.MINISTRY_STAFF, None),
+    ("admin", "Beatriz", "Urdaneta", StaffRole.Kind.CYCLE_ADMIN, None),
+    ("cofinanciador", "Zulay", "Parra", StaffRole.Kind.COFUNDER_STAFF, "13"),
+    ("mesa", "Wilmer", "Briceño", StaffRole.Kind.POLLING_OFFICER, None),
+    ("vocera", "Yelitza", "Colmenares", None, None),
+    ("residente", "Rosa", "Quintero", None, None),
+]
+CLAIMANTS = 3  # demo accounts with a claim waiting in the spokesperson's queue
+
+
+def _csv(header: str, rows: list[str]) -> io.StringIO:
+    return io.StringIO("\n".join([header, *rows]) + "\n")
+
+
+class Command(BaseCommand):
+    help = "Build (or refresh) the demo communes, census, spokespeople and one account per role."
+
+    def handle(self, *args, **options):
+        rng = random.Random(2026)
+        with transaction.atomic():
+            first_commune = self._registry(rng)
+            self._census(rng)
+            self._spokespeople(rng)
+            accounts = self._accounts(first_commune)
+        self.stdout.write(self.style.SUCCESS(_("Demo data ready.")))
+        self.stdout.write(_("Demo accounts (password for all: %(password)s):") % {"password": DEMO_PASSWORD})
+        for email, role in accounts:
+            self.stdout.write(f"  {email:<42} {role}")
+
+    def _registry(self, rng: random.Random) -> Commune:
+        commune_rows, council_rows = [], []
+        names = iter(rng.sample(PATRONS + PLACES, len(PATRONS + PLACES)) * 3)
+        for state_code in DEMO_STATES:
+            municipalities = list(
+                Municipality.objects.filter(state__code=state_code).prefetch_related("parishes")
+            )
+            for number in range(1, COMMUNES_PER_STATE + 1):
+                municipality = municipalities[(number - 1) % min(4, len(municipalities))]
+                parish = list(municipality.parishes.all())[number % municipality.parishes.count()]
+                kind = "circuit" if number % 4 == 0 else "commune"
+                prefix = "Circuito Comunal" if kind == "circuit" else "Comuna"
+                code = f"COM-{municipality.code}-{number:03d}"
+                registered = datetime.date(2013 + number % 10, 1 + number % 12, 1 + number % 27)
+                bank = "".join(rng.choice("0123456789") for _ in range(20)) if number % 3 else ""
+                commune_rows.append(
+                    f'{code},"{prefix} {next(names)}",{kind},{parish.code},{registered},active,{bank}'
+                )
+                for council_number in range(1, rng.randint(3, 6) + 1):
+                    council_kind = "rural" if state_code in {"14", "13"} and council_number % 2 else "urban"
+                    council_rows.append(
+                        f'CC-{municipality.code}-{number:03d}-{council_number:02d},'
+                        f'"Consejo Comunal {rng.choice(PLACES)} {council_number}",{code},'
+                        f"{rng.randint(150, 400)},{council_kind}"
+                    )
+        importing.import_csv(
+            _csv("code,name,kind,parish_code,registered_on,status,bank_account", commune_rows),
+            spec=importing.COMMUNES,
+            progress=False,
+        )
+        importing.import_csv(
+            _csv("code,name,commune_code,families,kind", council_rows),
+            spec=importing.COUNCILS,
+            progress=False,
+        )
+        return Commune.objects.get(code=commune_rows[0].split(",")[0])
+
+    def _census(self, rng: random.Random) -> None:
+        rows, used = [], set()
+        today = datetime.date(2026, 11, 1)
+        for council_code in CommunalCouncil.objects.order_by("code").values_list("code", flat=True):
+            for _ in range(rng.randint(5, 10)):
+                number = rng.randint(3_000_000, 33_000_000)
+                while number in used:
+                    number += 1
+                used.add(number)
+                letter = "E" if rng.random() < 0.04 else "V"
+                age_days = rng.randint(13 * 365, 85 * 365)
+                birth = today - datetime.timedelta(days=age_days)
+                name = f"{rng.choice(GIVEN)} {rng.choice(SURNAMES)} {rng.choice(SURNAMES)}"
+                rows.append(f"{letter}-{number},{name},{birth.isoformat()},{council_code}")
+        importing.import_csv(
+            _csv("cedula,full_name,birth_date,council_code", rows),
+            spec=importing.RESIDENTS,
+            progress=False,
+        )
+
+    def _spokespeople(self, rng: random.Random) -> None:
+        units = [choice for choice, _label in Spokesperson.Unit.choices]
+        serving = set(Spokesperson.objects.values_list("commune_id", "unit"))
+        for commune in Commune.objects.filter(code__startswith="COM-").order_by("code"):
+            residents = list(
+                Resident.objects.filter(
+                    council__commune=commune,
+                    birth_date__lte=datetime.date(2008, 1, 1),
+                    spokesperson_terms__isnull=True,
+                ).order_by("cedula")[: len(units)]
+            )
+            for unit, resident in zip(units, residents, strict=False):
+                if (commune.pk, unit) in serving:
+                    continue
+                services.spokesperson_appoint(
+                    resident=resident,
+                    commune=commune,
+                    unit=unit,
+                    term_start=datetime.date(2025, 3, 1) + datetime.timedelta(days=rng.randint(0, 90)),
+                )
+
+    def _accounts(self, commune: Commune) -> list[tuple[str, str]]:
+        printed = []
+        for local, first, last, kind, state_code in ROLE_ACCOUNTS:
+            user = self._user(local, first, last)
+            if kind is not None:
+                state = State.objects.get(code=state_code) if state_code else None
+                StaffRole.objects.get_or_create(user=user, kind=kind, state=state)
+                label = StaffRole.Kind(kind).label
+                if kind == StaffRole.Kind.CYCLE_ADMIN:
+                    user.is_staff = user.is_superuser = True
+                    user.save(update_fields=["is_staff", "is_superuser"])
+            elif local == "vocera":
+                resident = Spokesperson.objects.filter(commune=commune, unit="executive").first().resident
+                self._link(resident, user)
+                label = _("Executive spokesperson, %(commune)s") % {"commune": commune.name}
+            else:
+                resident = (
+                    Resident.objects.filter(
+                        council__commune=commune,
+                        birth_date__lte=datetime.date(2000, 1, 1),
+                        spokesperson_terms__isnull=True,
+                    )
+                    .filter(user__isnull=True)
+                    .order_by("cedula")
+                    .first()
+                    if not Resident.objects.filter(user=user).exists()
+                    else Resident.objects.get(user=user)
+                )
+                self._link(resident, user)
+                label = _("Verified resident, %(commune)s") % {"commune": commune.name}
+            printed.append((user.email, str(label)))
+        # A few people waiting in the spokesperson's verification queue.
+        waiting = (
+            Resident.objects.filter(council__commune=commune, user__isnull=True)
+            .exclude(claims__status__in=["pending", "approved"])
+            .order_by("-cedula")
+        )
+        for number in range(1, CLAIMANTS + 1):
+            user = self._user(f"solicitante{number}", GIVEN[number], SURNAMES[number])
+            if ResidentClaim.objects.filter(user=user).exists():
+                continue
+            resident = waiting.first()
+            services.resident_claim_create(
+                user=user, cedula=resident.cedula, birth_date=resident.birth_date
+            )
+        printed.append((f"solicitante1..{CLAIMANTS}@{DEMO_EMAIL_DOMAIN}", _("Residents with a claim to verify")))
+        return printed
+
+    def _user(self, local: str, first: str, last: str) -> User:
+        email = f"{local}@{DEMO_EMAIL_DOMAIN}"
+        user, created = User.objects.get_or_create(
+            email=email, defaults={"first_name": first, "last_name": last}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        return user
+
+    def _link(self, resident: Resident, user: User) -> None:
+        """Link a demo account to its census record as if a spokesperson had verified it."""
+        if resident.user_id == user.pk:
+            return
+        verifier = User.objects.get(email=f"ministerio@{DEMO_EMAIL_DOMAIN}")
+        claim = services.resident_claim_create(
+            user=user, cedula=resident.cedula, birth_date=resident.birth_date
+        )
+        services.resident_claim_approve(claim=claim, by=verifier)

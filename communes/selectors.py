@@ -1,0 +1,132 @@
+"""Reads that pages share, each in a fixed number of queries."""
+
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts import permissions
+from accounts.models import StaffRole
+
+from .models import CommunalCouncil, Commune, Resident, ResidentClaim, Spokesperson
+
+
+def commune_directory(
+    *, search: str = "", state=None, municipality=None, kind: str = ""
+) -> QuerySet[Commune]:
+    communes = Commune.objects.select_related("parish__municipality__state").annotate(
+        council_count=Count("councils", distinct=True)
+    )
+    if search:
+        communes = communes.filter(
+            Q(name__icontains=search)
+            | Q(code__iexact=search)
+            | Q(parish__name__icontains=search)
+        )
+    if state is not None:
+        communes = communes.filter(parish__municipality__state=state)
+    if municipality is not None:
+        communes = communes.filter(parish__municipality=municipality)
+    if kind:
+        communes = communes.filter(kind=kind)
+    return communes.order_by("name", "code")
+
+
+def active_spokespeople(*, today=None) -> QuerySet[Spokesperson]:
+    today = today or timezone.localdate()
+    return (
+        Spokesperson.objects.filter(term_start__lte=today, term_end__gte=today)
+        .exclude(ended_on__lt=today)
+        .select_related("resident")
+    )
+
+
+def commune_get_public(*, code: str) -> Commune:
+    return get_object_or_404(
+        Commune.objects.select_related("parish__municipality__state"), code=code
+    )
+
+
+def commune_councils(*, commune: Commune) -> QuerySet[CommunalCouncil]:
+    return commune.councils.annotate(resident_count=Count("residents")).order_by("name")
+
+
+def commune_spokespeople(*, commune: Commune) -> QuerySet[Spokesperson]:
+    return active_spokespeople().filter(commune=commune).order_by("unit", "standing")
+
+
+def communes_spoken_for(*, user) -> QuerySet[Commune]:
+    """The communes a spokesperson serves, with what their dashboard counts."""
+    return (
+        Commune.objects.filter(pk__in=permissions.commune_ids_spoken_for(user))
+        .select_related("parish__municipality__state")
+        .annotate(
+            council_count=Count("councils", distinct=True),
+            resident_count=Count("councils__residents", distinct=True),
+            verified_count=Count(
+                "councils__residents",
+                filter=Q(councils__residents__verification=Resident.Verification.VERIFIED),
+                distinct=True,
+            ),
+            pending_claim_count=Count(
+                "councils__residents__claims",
+                filter=Q(councils__residents__claims__status=ResidentClaim.Status.PENDING),
+                distinct=True,
+            ),
+        )
+        .order_by("name")
+    )
+
+
+def claims_decidable_by(*, user) -> QuerySet[ResidentClaim]:
+    """Claims the user may verify: of the communes they speak for, or of their ministry scope."""
+    roles = permissions.roles_of(user)
+    scope = Q(resident__council__commune_id__in=list(roles.spokesperson_units))
+    ministry_states = roles.staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
+    if None in ministry_states:
+        scope = Q()
+    elif ministry_states:
+        scope |= Q(
+            resident__council__commune__parish__municipality__state_id__in=[
+                state_id for state_id in ministry_states if state_id is not None
+            ]
+        )
+    return (
+        ResidentClaim.objects.filter(scope)
+        .exclude(user=user)
+        .select_related("user", "resident__council__commune")
+        .order_by("created_at", "pk")
+    )
+
+
+def claim_get_decidable(*, user, pk: int) -> ResidentClaim:
+    """A claim the user may decide, or 404: another commune's claim does not exist for them."""
+    return get_object_or_404(claims_decidable_by(user=user), pk=pk)
+
+
+def participation_of(*, user) -> dict:
+    """What a resident's "my participation" page shows."""
+    resident = (
+        Resident.objects.filter(user=user)
+        .select_related("council__commune__parish__municipality__state")
+        .first()
+    )
+    latest_claim = (
+        ResidentClaim.objects.filter(user=user)
+        .select_related("resident__council__commune")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    terms = (
+        Spokesperson.objects.filter(resident=resident).select_related("commune")
+        if resident
+        else Spokesperson.objects.none()
+    )
+    return {"resident": resident, "latest_claim": latest_claim, "spokesperson_terms": terms}
+
+
+def registry_figures() -> dict:
+    return {
+        "communes": Commune.objects.filter(status=Commune.Status.ACTIVE).count(),
+        "councils": CommunalCouncil.objects.count(),
+        "states": Commune.objects.values("parish__municipality__state").distinct().count(),
+    }

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "communes"
+
+urlpatterns = [
+    path("comunas/", views.commune_directory, name="directory"),
+    path("comunas/<str:code>/", views.commune_detail, name="detail"),
+    path("mis-comunas/", views.my_communes, name="my-communes"),
+    path("mi-participacion/", views.my_participation, name="my-participation"),
+    path("verificaciones/", views.claims_queue, name="claims-queue"),
+    path("verificaciones/<int:pk>/decidir/", views.claim_decide, name="claim-decide"),
+]
