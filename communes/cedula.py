@@ -45,9 +45,7 @@ def cedula_normalise(value: str) -> str:
             params={"value": value.strip()[:40], "count": len(digits)},
         )
     if digits[0] == "0":
-        raise ValidationError(
-            _("A cédula number does not start with 0."), code="leading_zero"
-        )
+        raise ValidationError(_("A cédula number does not start with 0."), code="leading_zero")
     return f"{match['letter'].upper()}-{digits}"
 
 

@@ -16,7 +16,11 @@ class CommuneFilterForm(forms.Form):
         required=False,
         max_length=100,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": _("Name, code or parish"), "autocomplete": "off"}
+            attrs={
+                "type": "search",
+                "placeholder": _("Name, code or parish"),
+                "autocomplete": "off",
+            }
         ),
     )
     state = forms.ModelChoiceField(
@@ -88,9 +92,7 @@ class CensusClaimForm(forms.Form):
 
 
 class ClaimDecisionForm(forms.Form):
-    decision = forms.ChoiceField(
-        choices=[("approve", _("Verify")), ("reject", _("Reject"))]
-    )
+    decision = forms.ChoiceField(choices=[("approve", _("Verify")), ("reject", _("Reject"))])
     reason = forms.CharField(
         label=_("Reason for rejection"),
         required=False,

@@ -189,7 +189,12 @@ def _council_parse(row: dict, context: dict) -> tuple[str, dict]:
             "kind",
             _("The type"),
             CommunalCouncil.Kind,
-            {"urbano": "urban", "rural": "rural", "indígena": "indigenous", "indigena": "indigenous"},
+            {
+                "urbano": "urban",
+                "rural": "rural",
+                "indígena": "indigenous",
+                "indigena": "indigenous",
+            },
         ),
     }
     return code, values

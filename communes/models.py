@@ -22,7 +22,9 @@ class State(models.Model):
         verbose_name = _("state")
         verbose_name_plural = _("states")
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{2}$"), name="state_code_2_digits")
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{2}$"), name="state_code_2_digits"
+            )
         ]
 
     def __str__(self):
@@ -65,7 +67,9 @@ class Parish(models.Model):
         verbose_name = _("parish")
         verbose_name_plural = _("parishes")
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{6}$"), name="parish_code_6_digits")
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{6}$"), name="parish_code_6_digits"
+            )
         ]
 
     def __str__(self):
@@ -337,7 +341,9 @@ class Spokesperson(models.Model):
         _("left office on"),
         null=True,
         blank=True,
-        help_text=_("Set when the spokesperson leaves office, whether at the end of the term or before."),
+        help_text=_(
+            "Set when the spokesperson leaves office, whether at the end of the term or before."
+        ),
     )
 
     class Meta:

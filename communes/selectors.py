@@ -18,9 +18,7 @@ def commune_directory(
     )
     if search:
         communes = communes.filter(
-            Q(name__icontains=search)
-            | Q(code__iexact=search)
-            | Q(parish__name__icontains=search)
+            Q(name__icontains=search) | Q(code__iexact=search) | Q(parish__name__icontains=search)
         )
     if state is not None:
         communes = communes.filter(parish__municipality__state=state)

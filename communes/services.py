@@ -124,7 +124,9 @@ def commune_convert_circuit(*, commune: Commune, on: datetime.date) -> Commune:
     """A communal circuit becomes a commune. Same row, so its councils, people and history stay."""
     locked = Commune.objects.select_for_update().get(pk=commune.pk)
     if locked.kind != Commune.Kind.CIRCUIT:
-        raise ValidationError(_("Only a communal circuit can become a commune."), code="not_circuit")
+        raise ValidationError(
+            _("Only a communal circuit can become a commune."), code="not_circuit"
+        )
     if on < locked.registered_on:
         raise ValidationError(
             _("The date of becoming a commune cannot precede its registration."),

@@ -11,7 +11,9 @@ EXCLUDED_STATE_CODES = {"25"}
 
 def territory_rows() -> list[dict]:
     with TERRITORY_CSV.open(encoding="utf-8", newline="") as handle:
-        return [row for row in csv.DictReader(handle) if row["state_code"] not in EXCLUDED_STATE_CODES]
+        return [
+            row for row in csv.DictReader(handle) if row["state_code"] not in EXCLUDED_STATE_CODES
+        ]
 
 
 def territory_load(State, Municipality, Parish) -> None:

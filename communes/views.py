@@ -20,7 +20,9 @@ def home(request):
 
 def commune_directory(request):
     form = CommuneFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    # A filter that does not validate is dropped from cleaned_data; the valid ones still apply.
+    form.is_valid()
+    filters = getattr(form, "cleaned_data", {})
     communes = selectors.commune_directory(
         search=(filters.get("q") or "").strip(),
         state=filters.get("state"),
@@ -107,11 +109,16 @@ def claim_decide(request, pk):
     if request.htmx:
         status = 200 if form.is_valid() and not form.non_field_errors() else 422
         return render(
-            request, "communes/claims_queue.html#claim", {"claim": claim, "form": form}, status=status
+            request,
+            "communes/claims_queue.html#claim",
+            {"claim": claim, "form": form},
+            status=status,
         )
     if form.errors:
         for error in form.errors.values():
             messages.error(request, " ".join(error))
     else:
-        messages.success(request, _("Decision recorded for %(name)s.") % {"name": claim.resident.full_name})
+        messages.success(
+            request, _("Decision recorded for %(name)s.") % {"name": claim.resident.full_name}
+        )
     return redirect("communes:claims-queue")

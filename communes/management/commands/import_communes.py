@@ -6,6 +6,9 @@ from ._import import ImportCommand
 
 
 class Command(ImportCommand):
-    help = "Import communes and communal circuits: code,name,kind,parish_code,registered_on[,status,bank_account]."
+    help = (
+        "Import communes and communal circuits: "
+        "code,name,kind,parish_code,registered_on[,status,bank_account]."
+    )
     spec = COMMUNES
     what = _("Communes")

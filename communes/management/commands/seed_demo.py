@@ -12,7 +12,15 @@ from django.utils.translation import gettext as _
 
 from accounts.models import StaffRole, User
 from communes import importing, services
-from communes.models import CommunalCouncil, Commune, Municipality, Resident, ResidentClaim, Spokesperson, State
+from communes.models import (
+    CommunalCouncil,
+    Commune,
+    Municipality,
+    Resident,
+    ResidentClaim,
+    Spokesperson,
+    State,
+)
 
 DEMO_PASSWORD = "demo-comunas-2026"  # noqa: S105 -- printed for the demo; never a real account
 DEMO_EMAIL_DOMAIN = "demo.comunas.test"
@@ -22,29 +30,132 @@ DEMO_STATES = ["01", "15", "13", "23", "14"]  # Distrito Capital, Miranda, Lara,
 COMMUNES_PER_STATE = 12
 
 PATRONS = [
-    "Ezequiel Zamora", "Guaicaipuro", "Negra Hipólita", "Argimiro Gabaldón", "Manuela Sáenz",
-    "Simón Rodríguez", "José Félix Ribas", "Cacique Tiuna", "Josefa Camejo", "Fabricio Ojeda",
-    "Alí Primera", "Luisa Cáceres", "Pedro Camejo", "Juana Ramírez", "Cruz Carrillo",
-    "Apacuana", "Hipólita Bolívar", "José Leonardo Chirino", "Lanceros de Apure", "Andrés Eloy Blanco",
-    "Aquiles Nazoa", "Teresa de la Parra", "Cecilio Acosta", "Francisco de Miranda",
+    "Ezequiel Zamora",
+    "Guaicaipuro",
+    "Negra Hipólita",
+    "Argimiro Gabaldón",
+    "Manuela Sáenz",
+    "Simón Rodríguez",
+    "José Félix Ribas",
+    "Cacique Tiuna",
+    "Josefa Camejo",
+    "Fabricio Ojeda",
+    "Alí Primera",
+    "Luisa Cáceres",
+    "Pedro Camejo",
+    "Juana Ramírez",
+    "Cruz Carrillo",
+    "Apacuana",
+    "Hipólita Bolívar",
+    "José Leonardo Chirino",
+    "Lanceros de Apure",
+    "Andrés Eloy Blanco",
+    "Aquiles Nazoa",
+    "Teresa de la Parra",
+    "Cecilio Acosta",
+    "Francisco de Miranda",
 ]
 PLACES = [
-    "Los Cerritos", "La Vega Alta", "El Manguito", "Brisas del Valle", "Las Tunitas", "La Quebradita",
-    "El Samán", "Los Cocos", "Vista Hermosa", "Las Flores", "El Carmen", "San Isidro", "La Ceiba",
-    "El Progreso", "Los Naranjos", "Santa Rosa", "El Cují", "Las Palmas", "Monte Bello", "La Esperanza",
-    "Altos de Lídice", "El Limón", "Barrio Nuevo", "Las Acacias", "Pueblo Nuevo", "El Rincón",
+    "Los Cerritos",
+    "La Vega Alta",
+    "El Manguito",
+    "Brisas del Valle",
+    "Las Tunitas",
+    "La Quebradita",
+    "El Samán",
+    "Los Cocos",
+    "Vista Hermosa",
+    "Las Flores",
+    "El Carmen",
+    "San Isidro",
+    "La Ceiba",
+    "El Progreso",
+    "Los Naranjos",
+    "Santa Rosa",
+    "El Cují",
+    "Las Palmas",
+    "Monte Bello",
+    "La Esperanza",
+    "Altos de Lídice",
+    "El Limón",
+    "Barrio Nuevo",
+    "Las Acacias",
+    "Pueblo Nuevo",
+    "El Rincón",
 ]
 GIVEN = [
-    "María", "José", "Luis", "Ana", "Carmen", "Carlos", "Yusmary", "Yorman", "Daniela", "Jesús",
-    "Rosa", "Pedro", "Luisa", "Juan", "Yelitza", "Francisco", "Gabriela", "Miguel", "Andreína",
-    "Rafael", "Dayana", "Héctor", "Marisol", "Wilmer", "Glenda", "Oswaldo", "Zulay", "Richard",
-    "Nelly", "Eduardo", "Milagros", "Antonio", "Yajaira", "Alexander", "Beatriz", "Jhonny",
+    "María",
+    "José",
+    "Luis",
+    "Ana",
+    "Carmen",
+    "Carlos",
+    "Yusmary",
+    "Yorman",
+    "Daniela",
+    "Jesús",
+    "Rosa",
+    "Pedro",
+    "Luisa",
+    "Juan",
+    "Yelitza",
+    "Francisco",
+    "Gabriela",
+    "Miguel",
+    "Andreína",
+    "Rafael",
+    "Dayana",
+    "Héctor",
+    "Marisol",
+    "Wilmer",
+    "Glenda",
+    "Oswaldo",
+    "Zulay",
+    "Richard",
+    "Nelly",
+    "Eduardo",
+    "Milagros",
+    "Antonio",
+    "Yajaira",
+    "Alexander",
+    "Beatriz",
+    "Jhonny",
 ]
 SURNAMES = [
-    "González", "Rodríguez", "Pérez", "Hernández", "García", "Martínez", "López", "Díaz", "Sánchez",
-    "Ramírez", "Rojas", "Torres", "Flores", "Moreno", "Medina", "Álvarez", "Castillo", "Romero",
-    "Gutiérrez", "Suárez", "Mendoza", "Blanco", "Briceño", "Contreras", "Colmenares", "Guerrero",
-    "Quintero", "Parra", "Urdaneta", "Villalobos", "Chirinos", "Zambrano", "Márquez", "Salazar",
+    "González",
+    "Rodríguez",
+    "Pérez",
+    "Hernández",
+    "García",
+    "Martínez",
+    "López",
+    "Díaz",
+    "Sánchez",
+    "Ramírez",
+    "Rojas",
+    "Torres",
+    "Flores",
+    "Moreno",
+    "Medina",
+    "Álvarez",
+    "Castillo",
+    "Romero",
+    "Gutiérrez",
+    "Suárez",
+    "Mendoza",
+    "Blanco",
+    "Briceño",
+    "Contreras",
+    "Colmenares",
+    "Guerrero",
+    "Quintero",
+    "Parra",
+    "Urdaneta",
+    "Villalobos",
+    "Chirinos",
+    "Zambrano",
+    "Márquez",
+    "Salazar",
 ]
 
 ROLE_ACCOUNTS = [
@@ -75,7 +186,9 @@ class Command(BaseCommand):
             self._spokespeople(rng)
             accounts = self._accounts(first_commune)
         self.stdout.write(self.style.SUCCESS(_("Demo data ready.")))
-        self.stdout.write(_("Demo accounts (password for all: %(password)s):") % {"password": DEMO_PASSWORD})
+        self.stdout.write(
+            _("Demo accounts (password for all: %(password)s):") % {"password": DEMO_PASSWORD}
+        )
         for email, role in accounts:
             self.stdout.write(f"  {email:<42} {role}")
 
@@ -93,14 +206,19 @@ class Command(BaseCommand):
                 prefix = "Circuito Comunal" if kind == "circuit" else "Comuna"
                 code = f"COM-{municipality.code}-{number:03d}"
                 registered = datetime.date(2013 + number % 10, 1 + number % 12, 1 + number % 27)
-                bank = "".join(rng.choice("0123456789") for _ in range(20)) if number % 3 else ""
+                bank = (
+                    "".join(rng.choice("0123456789") for _digit in range(20)) if number % 3 else ""
+                )
+                name = f"{prefix} {next(names)}"
                 commune_rows.append(
-                    f'{code},"{prefix} {next(names)}",{kind},{parish.code},{registered},active,{bank}'
+                    f'{code},"{name}",{kind},{parish.code},{registered},active,{bank}'
                 )
                 for council_number in range(1, rng.randint(3, 6) + 1):
-                    council_kind = "rural" if state_code in {"14", "13"} and council_number % 2 else "urban"
+                    council_kind = (
+                        "rural" if state_code in {"14", "13"} and council_number % 2 else "urban"
+                    )
                     council_rows.append(
-                        f'CC-{municipality.code}-{number:03d}-{council_number:02d},'
+                        f"CC-{municipality.code}-{number:03d}-{council_number:02d},"
                         f'"Consejo Comunal {rng.choice(PLACES)} {council_number}",{code},'
                         f"{rng.randint(150, 400)},{council_kind}"
                     )
@@ -120,7 +238,7 @@ class Command(BaseCommand):
         rows, used = [], set()
         today = datetime.date(2026, 11, 1)
         for council_code in CommunalCouncil.objects.order_by("code").values_list("code", flat=True):
-            for _ in range(rng.randint(5, 10)):
+            for _person in range(rng.randint(5, 10)):
                 number = rng.randint(3_000_000, 33_000_000)
                 while number in used:
                     number += 1
@@ -154,7 +272,8 @@ class Command(BaseCommand):
                     resident=resident,
                     commune=commune,
                     unit=unit,
-                    term_start=datetime.date(2025, 3, 1) + datetime.timedelta(days=rng.randint(0, 90)),
+                    term_start=datetime.date(2025, 3, 1)
+                    + datetime.timedelta(days=rng.randint(0, 90)),
                 )
 
     def _accounts(self, commune: Commune) -> list[tuple[str, str]]:
@@ -169,7 +288,9 @@ class Command(BaseCommand):
                     user.is_staff = user.is_superuser = True
                     user.save(update_fields=["is_staff", "is_superuser"])
             elif local == "vocera":
-                resident = Spokesperson.objects.filter(commune=commune, unit="executive").first().resident
+                resident = (
+                    Spokesperson.objects.filter(commune=commune, unit="executive").first().resident
+                )
                 self._link(resident, user)
                 label = _("Executive spokesperson, %(commune)s") % {"commune": commune.name}
             else:
@@ -202,7 +323,12 @@ class Command(BaseCommand):
             services.resident_claim_create(
                 user=user, cedula=resident.cedula, birth_date=resident.birth_date
             )
-        printed.append((f"solicitante1..{CLAIMANTS}@{DEMO_EMAIL_DOMAIN}", _("Residents with a claim to verify")))
+        printed.append(
+            (
+                f"solicitante1..{CLAIMANTS}@{DEMO_EMAIL_DOMAIN}",
+                _("Residents with a claim to verify"),
+            )
+        )
         return printed
 
     def _user(self, local: str, first: str, last: str) -> User:

@@ -1,0 +1,64 @@
+# The two commands of the README:
+#   make run   the app with demo data at http://127.0.0.1:8000, with a Celery worker and beat,
+#              on SQLite and a filesystem broker (no PostgreSQL or Redis needed)
+#   make test  the whole suite against PostgreSQL and Redis, plus ruff and the migrations check
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/comunas
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=0 \
+	SECRET_KEY=test-only-secret-key ALLOWED_HOSTS=127.0.0.1,localhost,testserver \
+	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 STATIC_ROOT=var/static-test
+
+.PHONY: help install run test lint system-deps messages bench-import
+
+help:
+	@echo "make run     start the app with demo data at http://127.0.0.1:8000 (SQLite, no services)"
+	@echo "make test    run ruff, the migrations check and the whole test suite (PostgreSQL, Redis)"
+
+$(VENV)/.installed: pyproject.toml
+	@python=$$(scripts/find-python) || exit 1; \
+	  if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$python"; $$python -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 $(VENV)/bin/honcho --procfile Procfile.dev start
+
+# The browser tests drive Debian's Chromium and the catalogue check needs gettext: install them
+# when missing, as root, or say how.
+system-deps:
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      echo "Installing$$missing with apt-get"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    else echo "Missing system packages:$$missing (as root: apt-get install$$missing)"; exit 1; fi; \
+	  fi
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install system-deps
+	@$(TEST_ENV) $(PY) scripts/check_services.py
+	$(VENV)/bin/ruff check .
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Rebuild the Spanish catalogue after changing user-facing strings, then translate what is new.
+messages: install
+	DEBUG=1 $(PY) manage.py makemessages --locale es --ignore '.venv/*' --ignore 'var/*' --no-obsolete
+	DEBUG=1 $(PY) manage.py compilemessages --locale es --ignore '.venv/*'
+
+bench-import: install
+	$(TEST_ENV) $(PY) bench/import_residents.py

@@ -1,0 +1,58 @@
+import re
+
+from django.core import mail
+from django.urls import reverse
+
+from accounts.models import User
+
+from ..conftest import PASSWORD
+
+
+def test_sign_up_confirms_the_email_in_spanish(client, db):
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "nueva@example.org", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="nueva@example.org")
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["nueva@example.org"]
+    assert "Confirma" in message.subject or "confirm" in message.body.lower()
+    link = re.search(r"https?://[^/\s]+(/cuentas/confirm-email/\S+)", message.body).group(1)
+    confirm_page = client.get(link)
+    assert confirm_page.status_code == 200
+    client.post(link)
+    assert user.emailaddress_set.get().verified
+
+
+def test_sign_up_refuses_a_weak_password_in_spanish(client, db):
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "debil@example.org", "password1": "12345678", "password2": "12345678"},
+    )
+    assert response.status_code == 200
+    assert "contraseña" in response.content.decode().lower()
+    assert not User.objects.filter(email="debil@example.org").exists()
+
+
+def test_login_with_email_and_password(client, alice):
+    response = client.post(
+        reverse("account_login"), {"login": "alice@example.org", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:home-for-user")
+
+
+def test_login_with_a_wrong_password_says_so_in_spanish(client, alice):
+    response = client.post(
+        reverse("account_login"), {"login": "alice@example.org", "password": "wrong"}
+    )
+    assert response.status_code == 200
+    assert "no son correctas" in response.content.decode()
+
+
+def test_login_page_uses_the_site_layout(client, db):
+    page = client.get(reverse("account_login")).content.decode()
+    assert 'class="site-header"' in page
+    assert '<html lang="es">' in page

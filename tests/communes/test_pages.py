@@ -1,0 +1,120 @@
+import datetime
+import io
+
+from django.urls import reverse
+
+from communes.models import Spokesperson
+
+from ..conftest import make_resident
+
+
+def test_home_explains_and_counts_the_registry(client, commune_a, council_a):
+    page = client.get(reverse("home")).content.decode()
+    assert "Las comunas deciden" in page
+    assert '<html lang="es">' in page
+
+
+def test_commune_page_shows_councils_and_serving_spokespeople(client, alice, council_a, commune_a):
+    former = make_resident(council_a, "V-5555555", "Vocero Anterior")
+    Spokesperson.objects.create(
+        resident=former,
+        commune=commune_a,
+        unit=Spokesperson.Unit.FINANCE,
+        term_start=datetime.date(2019, 1, 1),
+        term_end=datetime.date(2022, 1, 1),
+        ended_on=datetime.date(2022, 1, 1),
+    )
+    page = client.get(reverse("communes:detail", args=[commune_a.code])).content.decode()
+    assert "Consejo Comunal La Ceiba" in page
+    assert "Alicia Pérez" in page
+    assert "Vocero Anterior" not in page
+    assert "V-11111111" not in page  # cédulas are never public
+
+
+def test_unknown_commune_is_404(client, db):
+    assert client.get(reverse("communes:detail", args=["NOPE"])).status_code == 404
+
+
+def test_commune_names_with_html_are_escaped(client, council_a, commune_a):
+    commune_a.name = '<script>alert("x")</script>'
+    commune_a.save()
+    page = client.get(reverse("communes:detail", args=[commune_a.code])).content.decode()
+    assert '<script>alert("x")</script>' not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_my_communes_lists_only_the_communes_served(client, alice, bob, commune_a, commune_b):
+    client.force_login(alice)
+    page = client.get(reverse("communes:my-communes")).content.decode()
+    assert commune_a.name in page
+    assert commune_b.name not in page
+
+
+def test_my_communes_is_forbidden_to_non_spokespeople(client, carla):
+    client.force_login(carla)
+    assert client.get(reverse("communes:my-communes")).status_code == 403
+
+
+def test_pages_for_people_ask_anonymous_visitors_to_sign_in(client, db):
+    for name in ["communes:my-communes", "communes:my-participation", "communes:claims-queue"]:
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_my_participation_shows_the_verified_record(client, alice):
+    client.force_login(alice)
+    page = client.get(reverse("communes:my-participation")).content.decode()
+    assert "Alicia Pérez" in page and "Verificado" in page and "Ejecutiva" in page
+
+
+def test_after_sign_in_each_role_lands_on_its_page(client, alice, carla, mina):
+    expectations = {
+        alice: reverse("communes:my-communes"),
+        mina: reverse("communes:claims-queue"),
+        carla: reverse("communes:my-participation"),
+    }
+    for user, url in expectations.items():
+        client.force_login(user)
+        assert client.get(reverse("accounts:home-for-user"))["Location"] == url
+
+
+def test_language_switcher_turns_the_site_english(client, db):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = client.get(reverse("home")).content.decode()
+    assert '<html lang="en">' in page
+    assert "The communes decide what gets built" in page
+
+
+def test_seed_demo_builds_the_demo_and_is_safe_to_run_twice(db):
+    from django.core.management import call_command
+
+    from accounts.models import StaffRole, User
+    from communes.models import CommunalCouncil, Commune, Resident, ResidentClaim
+
+    call_command("seed_demo", stdout=io.StringIO())
+    counts = (
+        Commune.objects.count(),
+        CommunalCouncil.objects.count(),
+        Resident.objects.count(),
+        Spokesperson.objects.count(),
+        ResidentClaim.objects.count(),
+        User.objects.count(),
+    )
+    output = io.StringIO()
+    call_command("seed_demo", stdout=output)
+    assert "vocera@demo.comunas.test" in output.getvalue()
+    assert counts == (
+        Commune.objects.count(),
+        CommunalCouncil.objects.count(),
+        Resident.objects.count(),
+        Spokesperson.objects.count(),
+        ResidentClaim.objects.count(),
+        User.objects.count(),
+    )
+    assert counts[0] == 60 and 1500 <= counts[2] <= 2500
+    states = Commune.objects.values("parish__municipality__state").distinct().count()
+    assert states >= 3
+    kinds = set(StaffRole.objects.values_list("kind", flat=True))
+    assert kinds == {choice for choice, _label in StaffRole.Kind.choices}
+    assert ResidentClaim.objects.filter(status="pending").count() == 3
