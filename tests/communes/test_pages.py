@@ -79,6 +79,12 @@ def test_after_sign_in_each_role_lands_on_its_page(client, alice, carla, mina):
         assert client.get(reverse("accounts:home-for-user"))["Location"] == url
 
 
+def test_spanish_is_shown_whatever_the_browser_asks(client, db):
+    page = client.get(reverse("home"), headers={"accept-language": "en-US,en;q=0.9"})
+    assert '<html lang="es">' in page.content.decode()
+    assert page["Content-Language"] == "es"
+
+
 def test_language_switcher_turns_the_site_english(client, db):
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     page = client.get(reverse("home")).content.decode()

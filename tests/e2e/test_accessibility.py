@@ -1,0 +1,53 @@
+"""axe-core finds no serious or critical WCAG 2.2 AA issue on the pages people use."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from .test_spokesperson_journey import sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+AXE_OPTIONS = {
+    "resultTypes": ["violations"],
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+}
+
+
+def serious_violations(page) -> list[str]:
+    results = Axe().run(page, options=AXE_OPTIONS).response
+    return [
+        f"{page.url}: {violation['id']} ({violation['impact']}): {violation['help']} — "
+        + ", ".join(node["target"][0] for node in violation["nodes"][:3])
+        for violation in results["violations"]
+        if violation["impact"] in {"serious", "critical"}
+    ]
+
+
+def test_public_pages_have_no_serious_accessibility_issue(phone, commune_a, council_a, alice):
+    found = []
+    for url in [
+        "/",
+        "/comunas/",
+        "/comunas/?state=01",
+        f"/comunas/{commune_a.code}/",
+        "/cuentas/login/",
+        "/cuentas/signup/",
+        "/cuentas/password/reset/",
+    ]:
+        phone.goto(url)
+        found += serious_violations(phone)
+    assert found == []
+
+
+def test_pages_for_people_have_no_serious_accessibility_issue(phone, alice, carla, carla_record):
+    from communes.services import resident_claim_create
+
+    resident_claim_create(
+        user=carla, cedula=carla_record.cedula, birth_date=carla_record.birth_date
+    )
+    sign_in(phone, "alice@example.org")
+    found = []
+    for url in ["/mis-comunas/", "/verificaciones/", "/mi-participacion/"]:
+        phone.goto(url)
+        found += serious_violations(phone)
+    assert found == []
