@@ -1,5 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from . import services
 from .models import (
     CommunalCouncil,
     Commune,
@@ -50,6 +55,22 @@ class CommuneAdmin(admin.ModelAdmin):
     autocomplete_fields = ["parish"]
     date_hierarchy = "registered_on"
     inlines = [CommunalCouncilInline]
+    actions = ["convert_circuits"]
+
+    @admin.action(description=gettext_lazy("Convert the selected circuits into communes (today)"))
+    def convert_circuits(self, request, queryset):
+        converted = 0
+        for commune in queryset:
+            try:
+                services.commune_convert_circuit(commune=commune, on=timezone.localdate())
+            except ValidationError as error:
+                self.message_user(request, f"{commune}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                converted += 1
+        if converted:
+            self.message_user(
+                request, _("%(count)d circuit(s) became communes.") % {"count": converted}
+            )
 
 
 @admin.register(CommunalCouncil)

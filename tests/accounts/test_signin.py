@@ -56,3 +56,12 @@ def test_login_page_uses_the_site_layout(client, db):
     page = client.get(reverse("account_login")).content.decode()
     assert 'class="site-header"' in page
     assert '<html lang="es">' in page
+
+
+def test_password_reset_sends_a_link_in_spanish(client, alice):
+    response = client.post(reverse("account_reset_password"), {"email": "alice@example.org"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert "contraseña" in mail.outbox[0].body.lower()
+    link = re.search(r"https?://[^/\s]+(/cuentas/password/reset/key/\S+)", mail.outbox[0].body)
+    assert client.get(link.group(1), follow=True).status_code == 200

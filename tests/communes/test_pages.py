@@ -124,3 +124,37 @@ def test_seed_demo_builds_the_demo_and_is_safe_to_run_twice(db):
     kinds = set(StaffRole.objects.values_list("kind", flat=True))
     assert kinds == {choice for choice, _label in StaffRole.Kind.choices}
     assert ResidentClaim.objects.filter(status="pending").count() == 3
+
+
+def test_cycle_admin_converts_a_circuit_from_the_admin(client, db):
+    from accounts.models import User
+    from communes.models import Commune
+
+    from ..conftest import make_commune
+
+    admin_user = User.objects.create_superuser(email="admin@example.org", password="x-long-pass-1")
+    circuit = make_commune("COM-C-1", "010101", "Circuito Comunal El Samán", kind="circuit")
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:communes_commune_changelist"),
+        {"action": "convert_circuits", "_selected_action": [circuit.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    circuit.refresh_from_db()
+    assert circuit.kind == Commune.Kind.COMMUNE and circuit.became_commune_on is not None
+
+
+def test_admin_lists_every_model_with_search(client, db):
+    from django.contrib import admin
+
+    from accounts.models import User
+
+    admin_user = User.objects.create_superuser(email="admin@example.org", password="x-long-pass-1")
+    client.force_login(admin_user)
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in {"accounts", "communes"}:
+            continue
+        assert model_admin.search_fields, model
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert client.get(url, {"q": "x"}).status_code == 200, url
