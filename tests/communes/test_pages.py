@@ -98,26 +98,13 @@ def test_seed_demo_builds_the_demo_and_is_safe_to_run_twice(db):
     from accounts.models import StaffRole, User
     from communes.models import CommunalCouncil, Commune, Resident, ResidentClaim
 
+    models = [Commune, CommunalCouncil, Resident, Spokesperson, ResidentClaim, User]
     call_command("seed_demo", stdout=io.StringIO())
-    counts = (
-        Commune.objects.count(),
-        CommunalCouncil.objects.count(),
-        Resident.objects.count(),
-        Spokesperson.objects.count(),
-        ResidentClaim.objects.count(),
-        User.objects.count(),
-    )
+    counts = [model.objects.count() for model in models]
     output = io.StringIO()
     call_command("seed_demo", stdout=output)
     assert "vocera@demo.comunas.test" in output.getvalue()
-    assert counts == (
-        Commune.objects.count(),
-        CommunalCouncil.objects.count(),
-        Resident.objects.count(),
-        Spokesperson.objects.count(),
-        ResidentClaim.objects.count(),
-        User.objects.count(),
-    )
+    assert [model.objects.count() for model in models] == counts
     assert counts[0] == 60 and 1500 <= counts[2] <= 2500
     states = Commune.objects.values("parish__municipality__state").distinct().count()
     assert states >= 3
