@@ -80,8 +80,18 @@ def roles_of(user, *, today: datetime.date | None = None) -> Roles:
 
 
 def forget_roles(user) -> None:
-    """Drop the cached roles after a write that changes them."""
+    """Drop the cached roles (a test or a service that changed them reads them afresh)."""
     user.__dict__.pop("_comunas_roles", None)
+
+
+def roles_changed(user) -> None:
+    """A person's roles changed: end every session they have, so none keeps the old roles."""
+    from django.db.models import F
+
+    from .models import User
+
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    forget_roles(user)
 
 
 def is_ministry_staff(user) -> bool:
@@ -92,6 +102,11 @@ def is_cycle_admin(user) -> bool:
     return bool(getattr(user, "is_superuser", False)) or roles_of(user).has_staff_role(
         StaffRole.Kind.CYCLE_ADMIN
     )
+
+
+def needs_two_factor(user) -> bool:
+    """Staff (ministry, co-funders, cycle admins, polling officers, admin users) must use TOTP."""
+    return bool(getattr(user, "is_staff", False)) or bool(roles_of(user).staff_scopes)
 
 
 def commune_ids_spoken_for(user) -> frozenset[int]:
@@ -113,6 +128,19 @@ def _may_decide_claim(user, claim) -> bool:
     return _may_verify_residents_of(user, claim.resident.council.commune)
 
 
+def _may_upload_file(user, commune) -> bool:
+    roles = roles_of(user)
+    return commune.pk in roles.spokesperson_units or roles.staff_covers_state(
+        StaffRole.Kind.MINISTRY_STAFF, commune.parish.municipality.state_id
+    )
+
+
+def _may_view_file(user, stored_file) -> bool:
+    if stored_file.is_public:
+        return True
+    return is_cycle_admin(user) or _may_upload_file(user, stored_file.commune)
+
+
 def _may_see_claims_queue(user, _obj=None) -> bool:
     roles = roles_of(user)
     return roles.is_spokesperson or roles.has_staff_role(StaffRole.Kind.MINISTRY_STAFF)
@@ -132,16 +160,23 @@ RULES = {
     "communes.decide_claim": _may_decide_claim,
     "communes.verify_residents_of": _may_verify_residents_of,
     "communes.see_spokesperson_dashboard": _may_see_spokesperson_dashboard,
+    "communes.upload_file": _may_upload_file,
+    "communes.view_file": _may_view_file,
 }
 
 
+# Rules that also answer for visitors who are not signed in.
+PUBLIC_RULES = {"communes.view_file"}
+
+
 def can(user, action: str, obj=None) -> bool:
-    """May ``user`` do ``action`` (to ``obj``)? Unknown actions are refused, never allowed."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
+    """May ``user`` do ``action`` (to ``obj``)? Unknown actions are an error, never allowed."""
     rule = RULES.get(action)
     if rule is None:
         raise KeyError(f"No permission rule named {action!r}")
+    signed_in = getattr(user, "is_authenticated", False) and user.is_active
+    if not signed_in and action not in PUBLIC_RULES:
+        return False
     return rule(user, obj)
 
 

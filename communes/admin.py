@@ -4,6 +4,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.admin_mixins import AuditedAdmin
+
 from . import services
 from .models import (
     CommunalCouncil,
@@ -18,13 +20,13 @@ from .models import (
 
 
 @admin.register(State)
-class StateAdmin(admin.ModelAdmin):
+class StateAdmin(AuditedAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(admin.ModelAdmin):
+class MunicipalityAdmin(AuditedAdmin):
     list_display = ["code", "name", "state"]
     list_filter = ["state"]
     search_fields = ["code", "name"]
@@ -32,7 +34,7 @@ class MunicipalityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Parish)
-class ParishAdmin(admin.ModelAdmin):
+class ParishAdmin(AuditedAdmin):
     list_display = ["code", "name", "municipality"]
     list_filter = ["municipality__state"]
     search_fields = ["code", "name", "municipality__name"]
@@ -47,7 +49,7 @@ class CommunalCouncilInline(admin.TabularInline):
 
 
 @admin.register(Commune)
-class CommuneAdmin(admin.ModelAdmin):
+class CommuneAdmin(AuditedAdmin):
     list_display = ["code", "name", "kind", "status", "parish", "registered_on"]
     list_filter = ["kind", "status", "parish__municipality__state"]
     search_fields = ["code", "name", "parish__name", "parish__municipality__name"]
@@ -62,7 +64,9 @@ class CommuneAdmin(admin.ModelAdmin):
         converted = 0
         for commune in queryset:
             try:
-                services.commune_convert_circuit(commune=commune, on=timezone.localdate())
+                services.commune_convert_circuit(
+                    commune=commune, on=timezone.localdate(), by=request.user
+                )
             except ValidationError as error:
                 self.message_user(request, f"{commune}: {' '.join(error.messages)}", messages.ERROR)
             else:
@@ -74,7 +78,7 @@ class CommuneAdmin(admin.ModelAdmin):
 
 
 @admin.register(CommunalCouncil)
-class CommunalCouncilAdmin(admin.ModelAdmin):
+class CommunalCouncilAdmin(AuditedAdmin):
     list_display = ["code", "name", "commune", "kind", "families"]
     list_filter = ["kind", "commune__parish__municipality__state"]
     search_fields = ["code", "name", "commune__name", "commune__code"]
@@ -83,7 +87,7 @@ class CommunalCouncilAdmin(admin.ModelAdmin):
 
 
 @admin.register(Resident)
-class ResidentAdmin(admin.ModelAdmin):
+class ResidentAdmin(AuditedAdmin):
     list_display = ["cedula", "full_name", "council", "verification"]
     list_filter = ["verification", "council__commune__parish__municipality__state"]
     search_fields = ["cedula", "full_name", "council__code", "council__commune__code"]
@@ -93,7 +97,7 @@ class ResidentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResidentClaim)
-class ResidentClaimAdmin(admin.ModelAdmin):
+class ResidentClaimAdmin(AuditedAdmin):
     list_display = ["resident", "user", "status", "created_at", "decided_by", "decided_at"]
     list_filter = ["status"]
     search_fields = ["resident__cedula", "resident__full_name", "user__email"]
@@ -106,7 +110,7 @@ class ResidentClaimAdmin(admin.ModelAdmin):
 
 
 @admin.register(Spokesperson)
-class SpokespersonAdmin(admin.ModelAdmin):
+class SpokespersonAdmin(AuditedAdmin):
     list_display = ["resident", "commune", "unit", "standing", "term_start", "term_end", "ended_on"]
     list_filter = ["unit", "standing", "commune__parish__municipality__state"]
     search_fields = ["resident__full_name", "resident__cedula", "commune__name", "commune__code"]

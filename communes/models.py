@@ -1,4 +1,5 @@
 import datetime
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -373,3 +374,42 @@ class Spokesperson(models.Model):
         return self.term_start <= day <= self.term_end and (
             self.ended_on is None or day <= self.ended_on
         )
+
+
+class CommuneFile(models.Model):
+    """A file a commune's people uploaded (minutes, receipts, photos), stored under a random name.
+
+    Served only through the download view, which asks the permissions module; a public file
+    (an assembly's minutes, say) is open to everyone.
+    """
+
+    class Kind(models.TextChoices):
+        PDF = "pdf", "PDF"
+        JPEG = "jpeg", "JPEG"
+        PNG = "png", "PNG"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, related_name="files", verbose_name=_("commune")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    file = models.FileField(_("file"), max_length=200)
+    original_name = models.CharField(_("original name"), max_length=255)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    is_public = models.BooleanField(_("public"), default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        verbose_name = _("commune file")
+        verbose_name_plural = _("commune files")
+
+    def __str__(self):
+        return self.original_name

@@ -128,3 +128,58 @@ def registry_figures() -> dict:
         "councils": CommunalCouncil.objects.count(),
         "states": Commune.objects.values("parish__municipality__state").distinct().count(),
     }
+
+
+def personal_data_of(*, user) -> dict:
+    """Everything the app stores about a person: account, census record, claims, terms, and the
+    audit entries of their own actions."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+
+    from audit.models import AuditEntry
+
+    resident = Resident.objects.filter(user=user).select_related("council__commune").first()
+    return {
+        "account": {
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "date_joined": user.date_joined,
+            "last_login": user.last_login,
+            "email_addresses": list(
+                EmailAddress.objects.filter(user=user).values("email", "verified", "primary")
+            ),
+            "two_factor_methods": list(
+                Authenticator.objects.filter(user=user).values_list("type", flat=True)
+            ),
+            "staff_roles": [
+                {"role": role.kind, "state": role.state.name if role.state else None}
+                for role in user.staff_roles.select_related("state")
+            ],
+        },
+        "census_record": resident
+        and {
+            "cedula": resident.cedula,
+            "full_name": resident.full_name,
+            "birth_date": resident.birth_date,
+            "communal_council": resident.council.name,
+            "commune": resident.council.commune.name,
+            "verification": resident.verification,
+            "verified_at": resident.verified_at,
+        },
+        "census_claims": list(
+            ResidentClaim.objects.filter(user=user).values(
+                "resident__cedula", "status", "created_at", "decided_at", "rejection_reason"
+            )
+        ),
+        "spokesperson_terms": list(
+            Spokesperson.objects.filter(resident__user=user).values(
+                "commune__name", "unit", "standing", "term_start", "term_end", "ended_on"
+            )
+        ),
+        "actions_recorded_in_the_audit_trail": list(
+            AuditEntry.objects.filter(actor_id=user.pk)
+            .order_by("seq")
+            .values("at", "action", "object_type", "object_id", "ip")
+        ),
+    }

@@ -1,16 +1,27 @@
 """Every write to the commune registry goes through one of these functions."""
 
 import datetime
+import hashlib
+import os
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+import audit
 from accounts import permissions
 
+from . import files
 from .cedula import cedula_normalise
-from .models import SPOKESPERSON_TERM_YEARS, Commune, Resident, ResidentClaim, Spokesperson
+from .models import (
+    SPOKESPERSON_TERM_YEARS,
+    Commune,
+    CommuneFile,
+    Resident,
+    ResidentClaim,
+    Spokesperson,
+)
 
 
 def _claim_not_found() -> ValidationError:
@@ -58,11 +69,14 @@ def resident_claim_create(*, user, cedula: str, birth_date: datetime.date) -> Re
         )
     try:
         with transaction.atomic():
-            return ResidentClaim.objects.create(resident=resident, user=user)
-    except IntegrityError as exc:  # a concurrent claim won the race
+            claim = ResidentClaim.objects.create(resident=resident, user=user)
+    except IntegrityError as exc:  # a concurrent claim (for this record or by this user) won
         raise ValidationError(
-            _("This census record is already held by another account."), code="held_by_other"
+            _("Another claim was recorded at the same moment; reload the page to see it."),
+            code="concurrent_claim",
         ) from exc
+    audit.record(actor=user, action="census_claim.create", obj=claim, after=audit.snapshot(claim))
+    return claim
 
 
 def _claim_for_decision(*, claim: ResidentClaim, by) -> ResidentClaim:
@@ -85,6 +99,7 @@ def _claim_for_decision(*, claim: ResidentClaim, by) -> ResidentClaim:
 def resident_claim_approve(*, claim: ResidentClaim, by) -> ResidentClaim:
     """Verify a pending claim: the census record now belongs to the claimant's account."""
     locked = _claim_for_decision(claim=claim, by=by)
+    before = audit.snapshot(locked)
     now = timezone.now()
     locked.status = ResidentClaim.Status.APPROVED
     locked.decided_by = by
@@ -96,7 +111,14 @@ def resident_claim_approve(*, claim: ResidentClaim, by) -> ResidentClaim:
         verified_by=by,
         verified_at=now,
     )
-    permissions.forget_roles(locked.user)
+    audit.record(
+        actor=by,
+        action="census_claim.approve",
+        obj=locked,
+        before=before,
+        after=audit.snapshot(locked),
+    )
+    permissions.roles_changed(locked.user)
     return locked
 
 
@@ -107,6 +129,7 @@ def resident_claim_reject(*, claim: ResidentClaim, by, reason: str) -> ResidentC
     if not reason:
         raise ValidationError(_("Say why the claim is rejected."), code="reason_required")
     locked = _claim_for_decision(claim=claim, by=by)
+    before = audit.snapshot(locked)
     now = timezone.now()
     locked.status = ResidentClaim.Status.REJECTED
     locked.decided_by = by
@@ -116,11 +139,18 @@ def resident_claim_reject(*, claim: ResidentClaim, by, reason: str) -> ResidentC
     Resident.objects.filter(pk=locked.resident_id, user__isnull=True).update(
         verification=Resident.Verification.REJECTED, verified_by=by, verified_at=now
     )
+    audit.record(
+        actor=by,
+        action="census_claim.reject",
+        obj=locked,
+        before=before,
+        after=audit.snapshot(locked),
+    )
     return locked
 
 
 @transaction.atomic
-def commune_convert_circuit(*, commune: Commune, on: datetime.date) -> Commune:
+def commune_convert_circuit(*, commune: Commune, on: datetime.date, by) -> Commune:
     """A communal circuit becomes a commune. Same row, so its councils, people and history stay."""
     locked = Commune.objects.select_for_update().get(pk=commune.pk)
     if locked.kind != Commune.Kind.CIRCUIT:
@@ -132,9 +162,17 @@ def commune_convert_circuit(*, commune: Commune, on: datetime.date) -> Commune:
             _("The date of becoming a commune cannot precede its registration."),
             code="before_registration",
         )
+    before = audit.snapshot(locked, ["kind", "became_commune_on"])
     locked.kind = Commune.Kind.COMMUNE
     locked.became_commune_on = on
     locked.save(update_fields=["kind", "became_commune_on"])
+    audit.record(
+        actor=by,
+        action="commune.convert_circuit",
+        obj=locked,
+        before=before,
+        after=audit.snapshot(locked, ["kind", "became_commune_on"]),
+    )
     return locked
 
 
@@ -153,6 +191,7 @@ def spokesperson_appoint(
     unit: str,
     standing: str = Spokesperson.Standing.PRINCIPAL,
     term_start: datetime.date,
+    by,
 ) -> Spokesperson:
     """Record an elected spokesperson for a three-year term.
 
@@ -172,7 +211,7 @@ def spokesperson_appoint(
         )
     try:
         with transaction.atomic():
-            return Spokesperson.objects.create(
+            term = Spokesperson.objects.create(
                 resident=locked,
                 commune=commune,
                 unit=unit,
@@ -185,15 +224,62 @@ def spokesperson_appoint(
             _("%(name)s already holds a unit; end that term first.") % {"name": locked.full_name},
             code="already_holds_unit",
         ) from exc
+    audit.record(actor=by, action="spokesperson.appoint", obj=term, after=audit.snapshot(term))
+    if locked.user_id:
+        permissions.roles_changed(locked.user)
+    return term
 
 
 @transaction.atomic
-def spokesperson_end_term(*, spokesperson: Spokesperson, on: datetime.date) -> Spokesperson:
-    locked = Spokesperson.objects.select_for_update().get(pk=spokesperson.pk)
+def spokesperson_end_term(*, spokesperson: Spokesperson, on: datetime.date, by) -> Spokesperson:
+    locked = (
+        Spokesperson.objects.select_for_update()
+        .select_related("resident__user")
+        .get(pk=spokesperson.pk)
+    )
     if locked.ended_on is not None:
         raise ValidationError(_("This term has already ended."), code="already_ended")
     if on < locked.term_start:
         raise ValidationError(_("A term cannot end before it starts."), code="before_start")
     locked.ended_on = on
     locked.save(update_fields=["ended_on"])
+    audit.record(
+        actor=by,
+        action="spokesperson.end_term",
+        obj=locked,
+        before={"ended_on": None},
+        after={"ended_on": on},
+    )
+    if locked.resident.user_id:
+        permissions.roles_changed(locked.resident.user)
     return locked
+
+
+@transaction.atomic
+def commune_file_store(*, commune: Commune, uploaded, by, is_public: bool = False) -> CommuneFile:
+    """Keep an upload for a commune: checked by content, cleaned, stored under a random name."""
+    permissions.require(by, "communes.upload_file", commune)
+    kind, data = files.upload_check(uploaded)
+    original_name = os.path.basename(uploaded.name or "")[:255] or kind
+    stored = CommuneFile(
+        commune=commune,
+        kind=kind,
+        original_name=original_name,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        is_public=is_public,
+        uploaded_by=by,
+    )
+    stored.file.save(files.storage_name(kind), files.as_content(data), save=False)
+    try:
+        stored.save(force_insert=True)
+        audit.record(
+            actor=by,
+            action="commune_file.store",
+            obj=stored,
+            after=audit.snapshot(stored, ["commune_id", "kind", "original_name", "size", "sha256"]),
+        )
+    except Exception:
+        stored.file.delete(save=False)  # no row, so no file either
+        raise
+    return stored

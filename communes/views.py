@@ -1,17 +1,19 @@
+from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
 
-from . import selectors, services
+from . import files, selectors, services
 from .forms import CensusClaimForm, ClaimDecisionForm, CommuneFilterForm
-from .models import ResidentClaim
+from .models import CommuneFile, ResidentClaim
 
 
 def home(request):
@@ -66,7 +68,17 @@ def my_communes(request):
 @login_required
 def my_participation(request):
     form = CensusClaimForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not ratelimit.consume(
+        request, action="census_claim", user=request.user
+    ):
+        form.add_error(
+            None,
+            _(
+                "Too many attempts to claim a record. Wait an hour and try again, or ask a "
+                "spokesperson of your commune to look you up."
+            ),
+        )
+    elif request.method == "POST" and form.is_valid():
         try:
             services.resident_claim_create(user=request.user, **form.cleaned_data)
         except ValidationError as error:
@@ -122,3 +134,34 @@ def claim_decide(request, pk):
             request, _("Decision recorded for %(name)s.") % {"name": claim.resident.full_name}
         )
     return redirect("communes:claims-queue")
+
+
+def file_download(request, pk):
+    """Serve a stored file to whoever may see it; to anyone else it does not exist."""
+    stored = get_object_or_404(
+        CommuneFile.objects.select_related("commune__parish__municipality"), pk=pk
+    )
+    if not permissions.can(request.user, "communes.view_file", stored):
+        raise Http404
+    response = FileResponse(
+        stored.file.open("rb"),
+        content_type=files.CONTENT_TYPES[stored.kind],
+        filename=stored.original_name,
+        as_attachment=stored.kind == files.PDF,
+    )
+    response["Cache-Control"] = (
+        "private, max-age=0" if not stored.is_public else "public, max-age=3600"
+    )
+    return response
+
+
+@login_required
+def my_data(request):
+    """Everything stored about the signed-in person, as one JSON download."""
+    response = JsonResponse(
+        selectors.personal_data_of(user=request.user),
+        json_dumps_params={"indent": 2, "ensure_ascii": False},
+    )
+    response["Content-Disposition"] = 'attachment; filename="mis-datos.json"'
+    response["Cache-Control"] = "no-store"
+    return response

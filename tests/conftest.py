@@ -70,6 +70,23 @@ def make_user(email: str, **extra) -> User:
     return user
 
 
+def give_totp(user) -> str:
+    """Set up TOTP two-step verification for a user, as they would on the setup page."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def make_staff(email: str, kind: str, state=None, *, totp: bool = True) -> User:
+    user = make_user(email)
+    StaffRole.objects.create(user=user, kind=kind, state=state)
+    if totp:
+        give_totp(user)
+    return user
+
+
 def make_commune(code: str, parish_code: str, name: str, **extra) -> Commune:
     return Commune.objects.create(
         code=code,
@@ -162,7 +179,14 @@ def carla_record(council_a):
 
 @pytest.fixture
 def mina(db):
-    """Mina, national ministry staff."""
-    user = make_user("mina@example.org")
-    StaffRole.objects.create(user=user, kind=StaffRole.Kind.MINISTRY_STAFF)
+    """Mina, national ministry staff, with two-step verification set up."""
+    return make_staff("mina@example.org", StaffRole.Kind.MINISTRY_STAFF)
+
+
+@pytest.fixture
+def adam(db):
+    """Adam, cycle admin (a superuser of the Django admin), with two-step verification set up."""
+    user = User.objects.create_superuser(email="adam@example.org", password=PASSWORD)
+    StaffRole.objects.create(user=user, kind=StaffRole.Kind.CYCLE_ADMIN)
+    give_totp(user)
     return user

@@ -153,7 +153,7 @@ def test_a_circuit_becomes_a_commune_and_keeps_its_councils(db):
 
     circuit = make_commune("COM-C", "010101", "Circuito Comunal El Samán", kind="circuit")
     council = CommunalCouncil.objects.create(commune=circuit, code="CC-C", name="CC", families=150)
-    converted = commune_convert_circuit(commune=circuit, on=datetime.date(2025, 2, 1))
+    converted = commune_convert_circuit(commune=circuit, on=datetime.date(2025, 2, 1), by=None)
     assert converted.pk == circuit.pk
     assert converted.kind == Commune.Kind.COMMUNE
     assert converted.became_commune_on == datetime.date(2025, 2, 1)

@@ -113,13 +113,12 @@ def test_seed_demo_builds_the_demo_and_is_safe_to_run_twice(db):
     assert ResidentClaim.objects.filter(status="pending").count() == 3
 
 
-def test_cycle_admin_converts_a_circuit_from_the_admin(client, db):
-    from accounts.models import User
+def test_cycle_admin_converts_a_circuit_from_the_admin(client, adam):
     from communes.models import Commune
 
     from ..conftest import make_commune
 
-    admin_user = User.objects.create_superuser(email="admin@example.org", password="x-long-pass-1")
+    admin_user = adam
     circuit = make_commune("COM-C-1", "010101", "Circuito Comunal El Samán", kind="circuit")
     client.force_login(admin_user)
     response = client.post(
@@ -132,13 +131,10 @@ def test_cycle_admin_converts_a_circuit_from_the_admin(client, db):
     assert circuit.kind == Commune.Kind.COMMUNE and circuit.became_commune_on is not None
 
 
-def test_admin_lists_every_model_with_search(client, db):
+def test_admin_lists_every_model_with_search(client, adam):
     from django.contrib import admin
 
-    from accounts.models import User
-
-    admin_user = User.objects.create_superuser(email="admin@example.org", password="x-long-pass-1")
-    client.force_login(admin_user)
+    client.force_login(adam)
     for model, model_admin in admin.site._registry.items():
         if model._meta.app_label not in {"accounts", "communes"}:
             continue

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import StaffRole, User
+from accounts.services import staff_role_grant
 from communes import importing, services
 from communes.models import (
     CommunalCouncil,
@@ -274,6 +275,7 @@ class Command(BaseCommand):
                     unit=unit,
                     term_start=datetime.date(2025, 3, 1)
                     + datetime.timedelta(days=rng.randint(0, 90)),
+                    by=None,
                 )
 
     def _accounts(self, commune: Commune) -> list[tuple[str, str]]:
@@ -282,7 +284,7 @@ class Command(BaseCommand):
             user = self._user(local, first, last)
             if kind is not None:
                 state = State.objects.get(code=state_code) if state_code else None
-                StaffRole.objects.get_or_create(user=user, kind=kind, state=state)
+                staff_role_grant(user=user, kind=kind, state=state, by=None)
                 label = StaffRole.Kind(kind).label
                 if kind == StaffRole.Kind.CYCLE_ADMIN:
                     user.is_staff = user.is_superuser = True

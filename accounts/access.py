@@ -1,0 +1,109 @@
+"""The access table: for every URL name, which roles may use it.
+
+This is a declaration, checked by a test that walks every URL the project registers and, for each
+role below, with real objects of commune A and commune B, requires that nobody gets more than the
+table allows (and that every URL has a row). The views themselves enforce access through
+``accounts.permissions``; this table is what an auditor reads.
+
+A new URL needs its row here, or the test fails.
+"""
+
+ANONYMOUS = "anonymous"
+RESIDENT_A = "resident_a"
+RESIDENT_B = "resident_b"
+SPOKESPERSON_A_EXECUTIVE = "spokesperson_a_executive"
+SPOKESPERSON_A_FINANCE = "spokesperson_a_finance"
+SPOKESPERSON_A_SOCIAL_OVERSIGHT = "spokesperson_a_social_oversight"
+SPOKESPERSON_A_ELECTORAL = "spokesperson_a_electoral"
+SPOKESPERSON_B = "spokesperson_b"
+POLLING_OFFICER = "polling_officer"
+MINISTRY_STAFF = "ministry_staff"
+COFUNDER_STAFF = "cofunder_staff"
+CYCLE_ADMIN = "cycle_admin"
+
+ROLES = (
+    ANONYMOUS,
+    RESIDENT_A,
+    RESIDENT_B,
+    SPOKESPERSON_A_EXECUTIVE,
+    SPOKESPERSON_A_FINANCE,
+    SPOKESPERSON_A_SOCIAL_OVERSIGHT,
+    SPOKESPERSON_A_ELECTORAL,
+    SPOKESPERSON_B,
+    POLLING_OFFICER,
+    MINISTRY_STAFF,
+    COFUNDER_STAFF,
+    CYCLE_ADMIN,
+)
+STAFF_ROLES = frozenset({POLLING_OFFICER, MINISTRY_STAFF, COFUNDER_STAFF, CYCLE_ADMIN})
+
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = EVERYONE - {ANONYMOUS}
+SPOKESPEOPLE_OF_A = frozenset(
+    {
+        SPOKESPERSON_A_EXECUTIVE,
+        SPOKESPERSON_A_FINANCE,
+        SPOKESPERSON_A_SOCIAL_OVERSIGHT,
+        SPOKESPERSON_A_ELECTORAL,
+    }
+)
+SPOKESPEOPLE = SPOKESPEOPLE_OF_A | {SPOKESPERSON_B}
+
+# URL name → roles allowed. The objects used by the walk belong to commune A, so "the spokespeople
+# of A" means: of the object's own commune.
+ACCESS: dict[str, frozenset[str]] = {
+    # Public pages.
+    "home": EVERYONE,
+    "communes:directory": EVERYONE,
+    "communes:detail": EVERYONE,
+    "set_language": EVERYONE,
+    # Pages for people.
+    "accounts:home-for-user": SIGNED_IN,
+    "communes:my-participation": SIGNED_IN,
+    "communes:my-data": SIGNED_IN,
+    "communes:my-communes": SPOKESPEOPLE,
+    "communes:claims-queue": SPOKESPEOPLE | {MINISTRY_STAFF},
+    "communes:claim-decide": SPOKESPEOPLE_OF_A | {MINISTRY_STAFF},
+    # A private file of commune A (a public one is open to everyone).
+    "communes:file-download": SPOKESPEOPLE_OF_A | {MINISTRY_STAFF, CYCLE_ADMIN},
+    # django-allauth: signing in and up is for everyone, managing an account for its owner.
+    "account_login": EVERYONE,
+    "account_signup": EVERYONE,
+    "account_logout": EVERYONE,
+    "account_inactive": EVERYONE,
+    "account_email_verification_sent": EVERYONE,
+    "account_confirm_email": EVERYONE,
+    "account_reset_password": EVERYONE,
+    "account_reset_password_done": EVERYONE,
+    "account_reset_password_from_key": EVERYONE,
+    "account_reset_password_from_key_done": EVERYONE,
+    "account_confirm_login_code": EVERYONE,
+    "account_reauthenticate": SIGNED_IN,
+    "account_request_reauthentication_code": SIGNED_IN,
+    "account_confirm_reauthentication_code": SIGNED_IN,
+    "account_email": SIGNED_IN,
+    "account_change_password": SIGNED_IN,
+    "account_set_password": SIGNED_IN,
+    "mfa_authenticate": EVERYONE,
+    "mfa_index": SIGNED_IN,
+    "mfa_reauthenticate": SIGNED_IN,
+    "mfa_activate_totp": SIGNED_IN,
+    "mfa_deactivate_totp": SIGNED_IN,
+    "mfa_view_recovery_codes": SIGNED_IN,
+    "mfa_generate_recovery_codes": SIGNED_IN,
+    "mfa_download_recovery_codes": SIGNED_IN,
+    # The Django admin, every page of it: cycle admins only.
+    "admin:*": frozenset({CYCLE_ADMIN}),
+}
+
+
+def allowed_roles(url_name: str) -> frozenset[str] | None:
+    """The roles a URL allows, or None when the URL has no row."""
+    if url_name in ACCESS:
+        return ACCESS[url_name]
+    namespace = url_name.split(":", 1)[0]
+    return ACCESS.get(f"{namespace}:*") if ":" in url_name else None
+
+
+def is_public(url_name: str | None) -> bool:
+    return url_name is not None and allowed_roles(url_name) == EVERYONE

@@ -1,0 +1,34 @@
+"""Writes to accounts and staff roles; each is audited and ends the person's other sessions."""
+
+from allauth.mfa.models import Authenticator
+from django.db import transaction
+
+import audit
+
+from . import permissions
+from .models import StaffRole, User
+
+
+@transaction.atomic
+def staff_role_grant(*, user: User, kind: str, state=None, by) -> StaffRole:
+    role, created = StaffRole.objects.get_or_create(user=user, kind=kind, state=state)
+    if created:
+        audit.record(actor=by, action="staff_role.grant", obj=role, after=audit.snapshot(role))
+        permissions.roles_changed(user)
+    return role
+
+
+@transaction.atomic
+def user_mfa_reset(*, user: User, by, reason: str) -> int:
+    """A person lost their authenticator: remove it (they set up a new one at next sign-in)."""
+    removed = list(Authenticator.objects.filter(user=user).values_list("type", flat=True))
+    Authenticator.objects.filter(user=user).delete()
+    audit.record(
+        actor=by,
+        action="user.mfa_reset",
+        obj=user,
+        before={"authenticators": removed},
+        after={"authenticators": [], "reason": reason},
+    )
+    permissions.roles_changed(user)  # and sign them out everywhere
+    return len(removed)
