@@ -13,17 +13,18 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=
 	SECRET_KEY=test-only-secret-key ALLOWED_HOSTS=127.0.0.1,localhost,testserver \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 STATIC_ROOT=var/static-test
 
-.PHONY: help install run test lint system-deps messages bench-import
+.PHONY: help install run test lint system-deps messages bench-import lock
 
 help:
 	@echo "make run     start the app with demo data at http://127.0.0.1:8000 (SQLite, no services)"
 	@echo "make test    run ruff, the migrations check and the whole test suite (PostgreSQL, Redis)"
 
-$(VENV)/.installed: pyproject.toml
+# Installs the exact versions (and hashes) of requirements.lock; pyproject.toml keeps the ranges.
+$(VENV)/.installed: requirements.lock
 	@python=$$(scripts/find-python) || exit 1; \
 	  if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$python"; $$python -m venv $(VENV); fi
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	@touch $@
 
 install: $(VENV)/.installed
@@ -59,6 +60,11 @@ test: install system-deps
 messages: install
 	DEBUG=1 $(PY) manage.py makemessages --locale es --ignore '.venv/*' --ignore 'var/*' --no-obsolete
 	DEBUG=1 $(PY) manage.py compilemessages --locale es --ignore '.venv/*'
+
+# After changing a dependency in pyproject.toml: pin the new set, then `make install`.
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.12 \
+	  --quiet -o requirements.lock
 
 bench-import: install
 	$(TEST_ENV) $(PY) bench/import_residents.py

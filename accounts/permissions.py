@@ -12,6 +12,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import StaffRole
@@ -126,6 +127,19 @@ def _may_decide_claim(user, claim) -> bool:
     if claim.user_id == user.pk:
         return False  # nobody vouches for themselves
     return _may_verify_residents_of(user, claim.resident.council.commune)
+
+
+def claims_decidable_q(user) -> Q:
+    """The same rule as "communes.decide_claim", as a filter for listing claims."""
+    roles = roles_of(user)
+    ministry_states = roles.staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
+    if None in ministry_states:
+        scope = Q()
+    else:
+        scope = Q(resident__council__commune_id__in=list(roles.spokesperson_units)) | Q(
+            resident__council__commune__parish__municipality__state_id__in=list(ministry_states)
+        )
+    return scope & ~Q(user=user)
 
 
 def _may_upload_file(user, commune) -> bool:

@@ -1,11 +1,11 @@
 """Reads that pages share, each in a fixed number of queries."""
 
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.models import StaffRole
 
 from .models import CommunalCouncil, Commune, Resident, ResidentClaim, Spokesperson
 
@@ -77,28 +77,24 @@ def communes_spoken_for(*, user) -> QuerySet[Commune]:
 
 def claims_decidable_by(*, user) -> QuerySet[ResidentClaim]:
     """Claims the user may verify: of the communes they speak for, or of their ministry scope."""
-    roles = permissions.roles_of(user)
-    scope = Q(resident__council__commune_id__in=list(roles.spokesperson_units))
-    ministry_states = roles.staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
-    if None in ministry_states:
-        scope = Q()
-    elif ministry_states:
-        scope |= Q(
-            resident__council__commune__parish__municipality__state_id__in=[
-                state_id for state_id in ministry_states if state_id is not None
-            ]
-        )
     return (
-        ResidentClaim.objects.filter(scope)
-        .exclude(user=user)
+        ResidentClaim.objects.filter(permissions.claims_decidable_q(user))
         .select_related("user", "resident__council__commune")
         .order_by("created_at", "pk")
     )
 
 
-def claim_get_decidable(*, user, pk: int) -> ResidentClaim:
+def claim_get_for_decision(*, user, pk: int) -> ResidentClaim:
     """A claim the user may decide, or 404: another commune's claim does not exist for them."""
-    return get_object_or_404(claims_decidable_by(user=user), pk=pk)
+    claim = get_object_or_404(
+        ResidentClaim.objects.select_related(
+            "user", "resident__council__commune__parish__municipality"
+        ),
+        pk=pk,
+    )
+    if not permissions.can(user, "communes.decide_claim", claim):
+        raise Http404
+    return claim
 
 
 def participation_of(*, user) -> dict:

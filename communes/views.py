@@ -106,7 +106,7 @@ def claims_queue(request):
 @login_required
 @require_POST
 def claim_decide(request, pk):
-    claim = selectors.claim_get_decidable(user=request.user, pk=pk)
+    claim = selectors.claim_get_for_decision(user=request.user, pk=pk)
     form = ClaimDecisionForm(request.POST)
     if form.is_valid():
         try:

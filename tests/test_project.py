@@ -198,3 +198,27 @@ def test_a_task_travels_through_redis_to_a_real_worker(settings):
                 break
             time.sleep(0.1)
     assert not Session.objects.filter(session_key="expired").exists()
+
+
+def test_the_lock_file_pins_every_declared_dependency_within_its_range():
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(text) for text in project["dependencies"]]
+    declared += [Requirement(text) for text in project["optional-dependencies"]["dev"]]
+    pinned = dict(
+        re.findall(
+            r"^([a-z0-9][a-z0-9._-]*)==([^\s\\]+)", (ROOT / "requirements.lock").read_text(), re.M
+        )
+    )
+
+    def canonical(name):
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pinned = {canonical(name): version for name, version in pinned.items()}
+    for requirement in declared:
+        version = pinned.get(canonical(requirement.name))
+        assert version is not None, f"{requirement.name} is not in requirements.lock: run make lock"
+        assert requirement.specifier.contains(version), f"{requirement} but the lock has {version}"

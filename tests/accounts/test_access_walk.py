@@ -1,0 +1,183 @@
+"""Walk every URL the project registers, as every role, against the access table.
+
+Fails when a URL has no row in accounts/access.py, when a row names a URL that no longer exists,
+when a role gets more than its row allows (and, for our own pages, when an allowed role is kept
+out), and when a refused request wrote anything.
+"""
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts import access
+from accounts.models import StaffRole
+from audit.models import AuditEntry
+from communes.models import ResidentClaim, Spokesperson
+from communes.services import commune_file_store
+
+from ..communes.test_uploads import tiny_pdf
+from ..conftest import close_response, give_totp, make_resident, make_staff, make_user
+
+
+def url_names(patterns=None, namespace=None):
+    """Every URL pattern's name, namespaced; unnamed ones as "<namespace>:*"."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = pattern.namespace
+            if inner:
+                inner = f"{namespace}:{inner}" if namespace else inner
+            yield from url_names(pattern.url_patterns, inner or namespace)
+        elif isinstance(pattern, URLPattern):
+            if pattern.name:
+                yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+            else:
+                yield f"{namespace}:*"
+
+
+def test_every_url_has_a_row_and_every_row_a_url():
+    names = set(url_names())
+    missing = sorted(name for name in names if access.allowed_roles(name) is None)
+    assert missing == [], "add these URLs to accounts/access.py"
+    stale = sorted(name for name in access.ACCESS if not name.endswith(":*") and name not in names)
+    assert stale == [], "these rows name URLs that no longer exist"
+
+
+@pytest.fixture
+def world(council_a, council_b, commune_a, commune_b):
+    """Real people of every role, a pending claim of commune A and a private file of A."""
+    people = {access.ANONYMOUS: None}
+    people[access.RESIDENT_A] = make_user("resident.a@example.org")
+    make_resident(council_a, "V-10000001", "Residente A", user=people[access.RESIDENT_A])
+    people[access.RESIDENT_B] = make_user("resident.b@example.org")
+    make_resident(council_b, "V-10000002", "Residente B", user=people[access.RESIDENT_B])
+    for number, unit in enumerate(["executive", "finance", "social_oversight", "electoral"]):
+        role = f"spokesperson_a_{unit}"
+        people[role] = make_user(f"{unit}.a@example.org")
+        resident = make_resident(
+            council_a, f"V-1100000{number}", f"Vocería {unit}", user=people[role]
+        )
+        Spokesperson.objects.create(
+            resident=resident,
+            commune=commune_a,
+            unit=unit,
+            term_start=datetime.date(2025, 1, 1),
+            term_end=datetime.date(2028, 1, 1),
+        )
+    people[access.SPOKESPERSON_B] = make_user("spokesperson.b@example.org")
+    Spokesperson.objects.create(
+        resident=make_resident(council_b, "V-12000000", "Vocería B", user=people["spokesperson_b"]),
+        commune=commune_b,
+        unit="executive",
+        term_start=datetime.date(2025, 1, 1),
+        term_end=datetime.date(2028, 1, 1),
+    )
+    state_a = commune_a.parish.municipality.state
+    people[access.POLLING_OFFICER] = make_staff(
+        "officer@example.org", StaffRole.Kind.POLLING_OFFICER
+    )
+    people[access.MINISTRY_STAFF] = make_staff(
+        "ministry@example.org", StaffRole.Kind.MINISTRY_STAFF
+    )
+    people[access.COFUNDER_STAFF] = make_staff(
+        "cofunder@example.org", StaffRole.Kind.COFUNDER_STAFF, state=state_a
+    )
+    admin_user = make_user("cycle.admin@example.org", is_staff=True, is_superuser=True)
+    StaffRole.objects.create(user=admin_user, kind=StaffRole.Kind.CYCLE_ADMIN)
+    give_totp(admin_user)
+    people[access.CYCLE_ADMIN] = admin_user
+
+    claimant = make_user("claimant@example.org")
+    record = make_resident(council_a, "V-13000000", "Persona Que Reclama")
+    claim = ResidentClaim.objects.create(resident=record, user=claimant)
+    private_file = commune_file_store(
+        commune=commune_a,
+        uploaded=SimpleUploadedFile("acta.pdf", tiny_pdf()),
+        by=people["spokesperson_a_executive"],
+    )
+    return {"people": people, "claim": claim, "file": private_file}
+
+
+def probes(world):
+    """URL name → (method, url, data) with real objects of commune A."""
+    claim, private_file = world["claim"], world["file"]
+    commune_code = claim.resident.council.commune.code
+    from django.contrib import admin
+
+    found = {
+        "home": ("get", reverse("home"), None),
+        "communes:directory": ("get", reverse("communes:directory"), None),
+        "communes:detail": ("get", reverse("communes:detail", args=[commune_code]), None),
+        "set_language": ("post", reverse("set_language"), {"language": "es", "next": "/"}),
+        "accounts:home-for-user": ("get", reverse("accounts:home-for-user"), None),
+        "communes:my-participation": ("get", reverse("communes:my-participation"), None),
+        "communes:my-data": ("get", reverse("communes:my-data"), None),
+        "communes:my-communes": ("get", reverse("communes:my-communes"), None),
+        "communes:claims-queue": ("get", reverse("communes:claims-queue"), None),
+        "communes:claim-decide": (
+            "post",
+            reverse("communes:claim-decide", args=[claim.pk]),
+            {"decision": "approve"},
+        ),
+        "communes:file-download": (
+            "get",
+            reverse("communes:file-download", args=[private_file.pk]),
+            None,
+        ),
+        "account_confirm_email": ("get", reverse("account_confirm_email", args=["x"]), None),
+        "account_reset_password_from_key": (
+            "get",
+            reverse("account_reset_password_from_key", kwargs={"uidb36": "x", "key": "y"}),
+            None,
+        ),
+    }
+    for name in access.ACCESS:
+        if name.startswith(("account_", "mfa_")) and name not in found:
+            found[name] = ("get", reverse(name), None)
+    found["admin:index"] = ("get", reverse("admin:index"), None)
+    for model in admin.site._registry:
+        for view in ("changelist", "add"):
+            name = f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}"
+            found[name] = ("get", reverse(name), None)
+    return found
+
+
+def refused(response) -> bool:
+    if response.status_code in (403, 404):
+        return True
+    location = response.get("Location", "") if response.status_code == 302 else ""
+    return location.startswith((reverse("account_login"), reverse("admin:login")))
+
+
+OURS = ("home", "communes:", "accounts:")
+
+
+@pytest.mark.parametrize("role", access.ROLES)
+def test_no_role_gets_more_than_the_table_allows(role, world):
+    people, claim = world["people"], world["claim"]
+    walked = probes(world)
+    assert set(walked) >= {name for name in set(url_names()) if not name.startswith("admin:")}
+    over, under = [], []
+    client = Client()
+    if people[role] is not None:
+        client.force_login(people[role])
+    for name, (method, url, data) in walked.items():
+        ResidentClaim.objects.filter(pk=claim.pk).update(
+            status=ResidentClaim.Status.PENDING, decided_by=None, decided_at=None
+        )
+        audit_before = AuditEntry.objects.count()
+        response = getattr(client, method)(url, data or {})
+        close_response(response)
+        assert response.status_code != 405, f"{name}: the probe uses the wrong method"
+        allowed = role in access.allowed_roles(name)
+        if refused(response):
+            if allowed and name.startswith(OURS):
+                under.append(f"{name} ({response.status_code})")
+            assert AuditEntry.objects.count() == audit_before, f"{name}: a refused request wrote"
+            assert ResidentClaim.objects.get(pk=claim.pk).status == ResidentClaim.Status.PENDING
+        elif not allowed:
+            over.append(f"{name} ({response.status_code})")
+    assert over == [], f"{role} gets more than the table allows"
+    assert under == [], f"{role} is kept out of pages the table allows"
