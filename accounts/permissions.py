@@ -92,6 +92,7 @@ def roles_changed(user) -> None:
     from .models import User
 
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
     forget_roles(user)
 
 

@@ -15,6 +15,8 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+import audit
+
 from .cedula import cedula_normalise
 from .models import CommunalCouncil, Commune, Parish, Resident
 
@@ -359,5 +361,17 @@ def import_csv(
             report.created = report.updated = report.unchanged = 0
             report.errors.sort(key=lambda error: error.line)
             return report
+        audit.record(
+            actor=None,
+            action=f"import.{spec.model._meta.model_name}",
+            object_type=spec.model._meta.label_lower,
+            after={
+                "rows": report.rows,
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "skipped_invalid": len(report.errors),
+            },
+        )
     report.written = True
     return report

@@ -233,7 +233,7 @@ def spokesperson_appoint(
 @transaction.atomic
 def spokesperson_end_term(*, spokesperson: Spokesperson, on: datetime.date, by) -> Spokesperson:
     locked = (
-        Spokesperson.objects.select_for_update()
+        Spokesperson.objects.select_for_update(of=("self",))
         .select_related("resident__user")
         .get(pk=spokesperson.pk)
     )
