@@ -204,7 +204,7 @@ def mina(db):
 @pytest.fixture
 def adam(db):
     """Adam, cycle admin (a superuser of the Django admin), with two-step verification set up."""
-    user = User.objects.create_superuser(email="adam@example.org", password=PASSWORD)
+    user = make_user("adam@example.org", is_staff=True, is_superuser=True)
     StaffRole.objects.create(user=user, kind=StaffRole.Kind.CYCLE_ADMIN)
     give_totp(user)
     return user

@@ -111,6 +111,10 @@ def test_seed_demo_builds_the_demo_and_is_safe_to_run_twice(db):
     kinds = set(StaffRole.objects.values_list("kind", flat=True))
     assert kinds == {choice for choice, _label in StaffRole.Kind.choices}
     assert ResidentClaim.objects.filter(status="pending").count() == 3
+    from allauth.mfa.models import Authenticator
+
+    staff = User.objects.filter(staff_roles__isnull=False).distinct()
+    assert all(Authenticator.objects.filter(user=user).exists() for user in staff)
 
 
 def test_cycle_admin_converts_a_circuit_from_the_admin(client, adam):

@@ -6,6 +6,8 @@ import io
 import random
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -24,6 +26,9 @@ from communes.models import (
 )
 
 DEMO_PASSWORD = "demo-comunas-2026"  # noqa: S105 -- printed for the demo; never a real account
+# Staff need two-step verification; the demo staff accounts share this TOTP secret (base32), which
+# is printed so that whoever tries the demo can add it to an authenticator app.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPCOMUNAS2"  # noqa: S105 -- demo only
 DEMO_EMAIL_DOMAIN = "demo.comunas.test"
 
 # Five states, twelve communes or circuits each.
@@ -192,6 +197,13 @@ class Command(BaseCommand):
         )
         for email, role in accounts:
             self.stdout.write(f"  {email:<42} {role}")
+        self.stdout.write(
+            _(
+                "Staff accounts ask for a two-step verification code: add the secret %(secret)s "
+                "to an authenticator app (or run: oathtool --totp -b %(secret)s)."
+            )
+            % {"secret": DEMO_TOTP_SECRET}
+        )
 
     def _registry(self, rng: random.Random) -> Commune:
         commune_rows, council_rows = [], []
@@ -285,6 +297,10 @@ class Command(BaseCommand):
             if kind is not None:
                 state = State.objects.get(code=state_code) if state_code else None
                 staff_role_grant(user=user, kind=kind, state=state, by=None)
+                if not Authenticator.objects.filter(
+                    user=user, type=Authenticator.Type.TOTP
+                ).exists():
+                    TOTP.activate(user, DEMO_TOTP_SECRET)
                 label = StaffRole.Kind(kind).label
                 if kind == StaffRole.Kind.CYCLE_ADMIN:
                     user.is_staff = user.is_superuser = True
