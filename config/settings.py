@@ -166,8 +166,11 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
     "confirm_email": "1/3m/key",
-    # Ours: the census claim must not let anyone enumerate cédulas and birth dates.
+    # Ours: the census claim must not let anyone enumerate cédulas and birth dates; online votes
+    # and receipt checks (the voting issue's pages) use the last two.
     "census_claim": "5/h/user,20/h/ip",
+    "vote_submit": "10/m/user,60/m/ip",
+    "receipt_check": "30/m/ip",
 }
 
 LANGUAGE_CODE = "es"

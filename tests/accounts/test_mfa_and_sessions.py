@@ -117,3 +117,24 @@ def test_a_password_change_ends_other_sessions_but_not_this_one(carla):
     assert response.status_code == 302
     assert laptop.get(reverse("communes:my-participation")).status_code == 200
     assert phone.get(reverse("communes:my-participation")).status_code == 302
+
+
+def test_setting_up_a_second_factor_and_changing_the_password_are_audited(client, carla):
+    from allauth.mfa import signals
+
+    totp = Authenticator.objects.create(user=carla, type=Authenticator.Type.TOTP, data={})
+    signals.authenticator_added.send(
+        sender=Authenticator, request=None, user=carla, authenticator=totp
+    )
+    client.force_login(carla)
+    client.post(
+        reverse("account_change_password"),
+        {
+            "oldpassword": PASSWORD,
+            "password1": "another-long-pass-2",
+            "password2": "another-long-pass-2",
+        },
+    )
+    entries = AuditEntry.objects.filter(actor_id=carla.pk).order_by("seq")
+    actions = list(entries.values_list("action", flat=True))
+    assert actions == ["account.authenticator_added", "account.password_changed"]
