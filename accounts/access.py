@@ -66,6 +66,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "communes:claim-decide": SPOKESPEOPLE_OF_A | {MINISTRY_STAFF},
     # A private file of commune A (a public one is open to everyone).
     "communes:file-download": SPOKESPEOPLE_OF_A | {MINISTRY_STAFF, CYCLE_ADMIN},
+    # The cycle admin's pages.
+    "consultations:round-list": frozenset({CYCLE_ADMIN}),
+    "consultations:round-detail": frozenset({CYCLE_ADMIN}),
+    "consultations:round-edit": frozenset({CYCLE_ADMIN}),
+    "consultations:round-schedule": frozenset({CYCLE_ADMIN}),
+    "consultations:round-exclude": frozenset({CYCLE_ADMIN}),
+    "consultations:round-move": frozenset({CYCLE_ADMIN}),
     # django-allauth: signing in and up is for everyone, managing an account for its owner.
     "account_login": EVERYONE,
     "account_signup": EVERYONE,

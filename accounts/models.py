@@ -34,6 +34,7 @@ class User(AbstractUser):
     email = models.EmailField(_("email address"), unique=True)
     # Part of the session hash: bumping it (when the person's roles change) ends every session.
     session_epoch = models.PositiveIntegerField(default=0, editable=False)
+    notify_voting_opens = models.BooleanField(_("email me when voting opens"), default=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -169,6 +169,10 @@ def _may_claim_census_record(user, _obj=None) -> bool:
     return bool(getattr(user, "is_authenticated", False))
 
 
+def _may_manage_cycle(user, _obj=None) -> bool:
+    return is_cycle_admin(user)
+
+
 RULES = {
     "communes.claim_census_record": _may_claim_census_record,
     "communes.see_claims_queue": _may_see_claims_queue,
@@ -177,6 +181,7 @@ RULES = {
     "communes.see_spokesperson_dashboard": _may_see_spokesperson_dashboard,
     "communes.upload_file": _may_upload_file,
     "communes.view_file": _may_view_file,
+    "consultations.manage_cycle": _may_manage_cycle,
 }
 
 

@@ -12,6 +12,6 @@ def home_for_user(request):
         return redirect("communes:my-communes")
     if permissions.can(user, "communes.see_claims_queue"):
         return redirect("communes:claims-queue")
-    if permissions.is_cycle_admin(user) and user.is_staff:
-        return redirect("admin:index")
+    if permissions.can(user, "consultations.manage_cycle"):
+        return redirect("consultations:round-list")
     return redirect("communes:my-participation")

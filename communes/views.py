@@ -16,10 +16,6 @@ from .forms import CensusClaimForm, ClaimDecisionForm, CommuneFilterForm
 from .models import CommuneFile, ResidentClaim
 
 
-def home(request):
-    return render(request, "communes/home.html", {"figures": selectors.registry_figures()})
-
-
 def commune_directory(request):
     form = CommuneFilterForm(request.GET or None)
     # A filter that does not validate is dropped from cleaned_data; the valid ones still apply.

@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.csp",
+                "accounts.context_processors.navigation",
             ],
         },
     },
@@ -267,10 +268,26 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule lives in code (django-celery-beat does not support Django 6.1); the dates of
 # each round live in our own tables.
 CELERY_BEAT_SCHEDULE = {
+    "consultations-advance-due": {
+        "task": "consultations.tasks.consultations_advance_due_task",
+        "schedule": float(os.environ.get("CYCLE_TICK_SECONDS", "60")),
+    },
+    "consultations-propose-next": {
+        "task": "consultations.tasks.consultation_propose_next_task",
+        "schedule": 6 * 60 * 60,
+    },
     "accounts-clear-expired-sessions": {
         "task": "accounts.tasks.sessions_clear_expired_task",
         "schedule": 60 * 60,
     },
+}
+# When the next quarter's round is proposed, its dates: (days after the quarter starts, hour).
+CONSULTATION_CALENDAR = {
+    "assemblies_open_at": (7, 8),
+    "validation_opens_at": (35, 8),
+    "voting_opens_at": (55, 7),
+    "voting_closes_at": (55, 18),
+    "tally_deadline_at": (58, 18),
 }
 
 LOGGING = {

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from communes import views as commune_views
+from . import views
 
 urlpatterns = [
-    path("", commune_views.home, name="home"),
+    path("", views.home, name="home"),
     path("", include("communes.urls")),
+    path("", include("consultations.urls")),
     path("cuenta/", include("accounts.urls")),
     path("cuentas/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

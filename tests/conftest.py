@@ -208,3 +208,13 @@ def adam(db):
     StaffRole.objects.create(user=user, kind=StaffRole.Kind.CYCLE_ADMIN)
     give_totp(user)
     return user
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in the caller, as soon as they are sent (on commit, for queued ones)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

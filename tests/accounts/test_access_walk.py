@@ -97,13 +97,17 @@ def world(council_a, council_b, commune_a, commune_b):
         uploaded=SimpleUploadedFile("acta.pdf", tiny_pdf()),
         by=people["spokesperson_a_executive"],
     )
-    return {"people": people, "claim": claim, "file": private_file}
+    from consultations.services import consultation_create_next
+
+    draft_round = consultation_create_next()
+    return {"people": people, "claim": claim, "file": private_file, "round": draft_round}
 
 
 def probes(world):
     """URL name → (method, url, data) with real objects of commune A."""
     claim, private_file = world["claim"], world["file"]
     commune_code = claim.resident.council.commune.code
+    rnd = world["round"].pk
     from django.contrib import admin
 
     found = {
@@ -124,6 +128,28 @@ def probes(world):
         "communes:file-download": (
             "get",
             reverse("communes:file-download", args=[private_file.pk]),
+            None,
+        ),
+        "consultations:round-list": ("get", reverse("consultations:round-list"), None),
+        "consultations:round-detail": (
+            "get",
+            reverse("consultations:round-detail", args=[rnd]),
+            None,
+        ),
+        "consultations:round-edit": ("get", reverse("consultations:round-edit", args=[rnd]), None),
+        "consultations:round-schedule": (
+            "post",
+            reverse("consultations:round-schedule", args=[rnd]),
+            {},
+        ),
+        "consultations:round-exclude": (
+            "post",
+            reverse("consultations:round-exclude", args=[rnd]),
+            {"commune": commune_code, "reason": "Prueba"},
+        ),
+        "consultations:round-move": (
+            "get",
+            reverse("consultations:round-move", args=[rnd, "cancel"]),
             None,
         ),
         "account_confirm_email": ("get", reverse("account_confirm_email", args=["x"]), None),
@@ -151,7 +177,7 @@ def refused(response) -> bool:
     return location.startswith((reverse("account_login"), reverse("admin:login")))
 
 
-OURS = ("home", "communes:", "accounts:")
+OURS = ("home", "communes:", "accounts:", "consultations:")
 
 
 @pytest.mark.parametrize("role", access.ROLES)

@@ -1,0 +1,306 @@
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from communes.models import Commune
+
+
+class Consultation(models.Model):
+    """One round of the people's consultation: its phases, their dates, and its rules."""
+
+    class Phase(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        ASSEMBLIES = "assemblies", _("Assemblies")
+        VALIDATION = "validation", _("Validation")
+        VOTING = "voting", _("Voting")
+        COUNTING = "counting", _("Counting")
+        PUBLISHED = "published", _("Published")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class TieBreak(models.TextChoices):
+        PRIORITY_THEN_LOT = "priority_then_lot", _("The assembly's priority order, then a lot")
+        LOT = "lot", _("A lot drawn from the published seed")
+
+    class Channels(models.TextChoices):
+        BOTH = "both", _("Online and in person")
+        ONLINE = "online", _("Online only")
+        IN_PERSON = "in_person", _("In person only")
+
+    class Funder(models.TextChoices):
+        NATIONAL = "national", _("National fund")
+        STATE = "state", _("State government")
+        MUNICIPAL = "municipal", _("Municipal government")
+
+    name = models.CharField(_("name"), max_length=120)
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    phase = models.CharField(
+        _("phase"), max_length=16, choices=Phase.choices, default=Phase.DRAFT, db_index=True
+    )
+    created_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created from"),
+    )
+
+    # Phase dates: each phase after "scheduled" starts at its date.
+    assemblies_open_at = models.DateTimeField(_("assemblies open"), null=True, blank=True)
+    validation_opens_at = models.DateTimeField(_("validation opens"), null=True, blank=True)
+    voting_opens_at = models.DateTimeField(_("voting opens"), null=True, blank=True)
+    voting_closes_at = models.DateTimeField(_("voting closes"), null=True, blank=True)
+    tally_deadline_at = models.DateTimeField(_("tally-sheet deadline"), null=True, blank=True)
+
+    # Rules, frozen once voting opens.
+    min_age = models.PositiveSmallIntegerField(_("minimum age"), default=15)
+    max_age = models.PositiveSmallIntegerField(
+        _("maximum age"),
+        null=True,
+        blank=True,
+        help_text=_("Empty for no limit; 35 for a youth round."),
+    )
+    max_options = models.PositiveSmallIntegerField(_("maximum options per ballot"), default=7)
+    winners_per_commune = models.PositiveSmallIntegerField(_("winners per commune"), default=1)
+    funder_by_rank = models.JSONField(
+        _("funder of each rank"),
+        default=list,
+        help_text=_("One funder per winning rank: rank 1 first."),
+    )
+    amount_usd = models.DecimalField(
+        _("amount per winning project (USD)"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("10000"),
+    )
+    tie_break = models.CharField(
+        _("tie-break rule"),
+        max_length=24,
+        choices=TieBreak.choices,
+        default=TieBreak.PRIORITY_THEN_LOT,
+    )
+    channels = models.CharField(
+        _("voting channels"), max_length=16, choices=Channels.choices, default=Channels.BOTH
+    )
+    voting_hours_start = models.TimeField(_("voting hours from"), default=datetime.time(7, 0))
+    voting_hours_end = models.TimeField(_("voting hours until"), default=datetime.time(18, 0))
+    min_turnout_percent = models.DecimalField(
+        _("minimum turnout (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: a commune's result stands whatever its turnout."),
+    )
+    quorum_first_call_percent = models.DecimalField(
+        _("assembly quorum, first call (%)"), max_digits=5, decimal_places=2, default=Decimal("20")
+    )
+    quorum_second_call_percent = models.DecimalField(
+        _("assembly quorum, second call (%)"), max_digits=5, decimal_places=2, default=Decimal("10")
+    )
+    rules_frozen_at = models.DateTimeField(
+        _("rules frozen at"), null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-year", "-quarter", "-pk"]
+        verbose_name = _("consultation")
+        verbose_name_plural = _("consultations")
+        constraints = [
+            # One live round per quarter: the next-round job can never create two.
+            models.UniqueConstraint(
+                fields=["year", "quarter"],
+                condition=~Q(phase="cancelled"),
+                name="consultation_one_live_round_per_quarter",
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__gte=1, quarter__lte=4), name="consultation_quarter_1_to_4"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_age__isnull=True) | Q(max_age__gte=F("min_age")),
+                name="consultation_age_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_options__gte=2, winners_per_commune__gte=1)
+                & Q(winners_per_commune__lt=F("max_options")),
+                name="consultation_ballot_sizes",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_usd__gt=0), name="consultation_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(voting_hours_end__gt=F("voting_hours_start")),
+                name="consultation_voting_hours_ordered",
+            ),
+            # The dates, once set, follow the phases' order.
+            models.CheckConstraint(
+                condition=Q(assemblies_open_at__isnull=True)
+                | Q(validation_opens_at__isnull=True)
+                | Q(validation_opens_at__gt=F("assemblies_open_at")),
+                name="consultation_validation_after_assemblies",
+            ),
+            models.CheckConstraint(
+                condition=Q(validation_opens_at__isnull=True)
+                | Q(voting_opens_at__isnull=True)
+                | Q(voting_opens_at__gt=F("validation_opens_at")),
+                name="consultation_voting_after_validation",
+            ),
+            models.CheckConstraint(
+                condition=Q(voting_opens_at__isnull=True)
+                | Q(voting_closes_at__isnull=True)
+                | Q(voting_closes_at__gt=F("voting_opens_at")),
+                name="consultation_voting_closes_after_it_opens",
+            ),
+            models.CheckConstraint(
+                condition=Q(voting_closes_at__isnull=True)
+                | Q(tally_deadline_at__isnull=True)
+                | Q(tally_deadline_at__gte=F("voting_closes_at")),
+                name="consultation_tally_deadline_after_voting",
+            ),
+            # A round past its draft has all its dates.
+            models.CheckConstraint(
+                condition=Q(phase__in=["draft", "cancelled"])
+                | Q(
+                    assemblies_open_at__isnull=False,
+                    validation_opens_at__isnull=False,
+                    voting_opens_at__isnull=False,
+                    voting_closes_at__isnull=False,
+                    tally_deadline_at__isnull=False,
+                ),
+                name="consultation_scheduled_has_dates",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class PhaseTransition(models.Model):
+    """A round entered a phase: when, from which, by whom (nobody: the scheduled job), and why.
+
+    A round enters each phase at most once; the database refuses a second entry, so two ticks
+    racing each other cannot both move the round.
+    """
+
+    consultation = models.ForeignKey(
+        Consultation,
+        on_delete=models.CASCADE,
+        related_name="transitions",
+        verbose_name=_("consultation"),
+    )
+    from_phase = models.CharField(_("from"), max_length=16, choices=Consultation.Phase.choices)
+    to_phase = models.CharField(_("to"), max_length=16, choices=Consultation.Phase.choices)
+    at = models.DateTimeField(_("at"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Empty when the scheduled job made the transition."),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("phase transition")
+        verbose_name_plural = _("phase transitions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "to_phase"], name="transition_each_phase_entered_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.consultation}: {self.from_phase} → {self.to_phase}"
+
+
+class Exclusion(models.Model):
+    """A commune that does not take part in a round, and why.
+
+    Every active commune takes part unless the admin excludes it, or it reaches the vote without
+    enough approved projects.
+    """
+
+    class Kind(models.TextChoices):
+        BY_ADMIN = "by_admin", _("Excluded by the cycle admin")
+        NO_BALLOT = "no_ballot", _("Fewer than two approved projects when voting opened")
+
+    consultation = models.ForeignKey(
+        Consultation,
+        on_delete=models.CASCADE,
+        related_name="exclusions",
+        verbose_name=_("consultation"),
+    )
+    commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, related_name="exclusions", verbose_name=_("commune")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+
+    class Meta:
+        ordering = ["commune__name"]
+        verbose_name = _("exclusion")
+        verbose_name_plural = _("exclusions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "commune"], name="exclusion_once_per_round"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="exclusion_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.commune} ({self.get_kind_display()})"
+
+
+class Project(models.Model):
+    """A commune's project proposal for a round; approved ones form the commune's ballot.
+
+    (The assemblies issue adds the proposal's details and its validation screens.)
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    consultation = models.ForeignKey(
+        Consultation,
+        on_delete=models.PROTECT,
+        related_name="projects",
+        verbose_name=_("consultation"),
+    )
+    commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, related_name="projects", verbose_name=_("commune")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+
+    class Meta:
+        ordering = ["commune", "title"]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        indexes = [models.Index(fields=["consultation", "status"])]
+
+    def __str__(self):
+        return self.title

@@ -1,0 +1,408 @@
+"""Every write to a round: the phase machine's transitions, its rules, its exclusions.
+
+Each transition is one function with its preconditions; an illegal one raises ValidationError and
+changes nothing. The scheduled tick (``consultations_advance_due``) uses the very same functions.
+"""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+import audit
+from accounts import permissions
+from communes.models import Commune
+
+from .models import Consultation, Exclusion, PhaseTransition, Project
+
+Phase = Consultation.Phase
+logger = logging.getLogger(__name__)
+
+NEXT_PHASE = {
+    Phase.SCHEDULED: Phase.ASSEMBLIES,
+    Phase.ASSEMBLIES: Phase.VALIDATION,
+    Phase.VALIDATION: Phase.VOTING,
+    Phase.VOTING: Phase.COUNTING,
+    Phase.COUNTING: Phase.PUBLISHED,
+}
+# The date at which the scheduled job moves a round into each phase.
+PHASE_STARTS = {
+    Phase.ASSEMBLIES: "assemblies_open_at",
+    Phase.VALIDATION: "validation_opens_at",
+    Phase.VOTING: "voting_opens_at",
+    Phase.COUNTING: "voting_closes_at",
+    Phase.PUBLISHED: "tally_deadline_at",
+}
+DATE_FIELDS = list(PHASE_STARTS.values())
+RULE_FIELDS = [
+    "min_age",
+    "max_age",
+    "max_options",
+    "winners_per_commune",
+    "funder_by_rank",
+    "amount_usd",
+    "tie_break",
+    "channels",
+    "voting_hours_start",
+    "voting_hours_end",
+    "min_turnout_percent",
+    "quorum_first_call_percent",
+    "quorum_second_call_percent",
+]
+# What voting depends on: frozen once voting opens.
+FROZEN_ONCE_VOTING = [*RULE_FIELDS, "voting_opens_at", "voting_closes_at", "tally_deadline_at"]
+MIN_APPROVED_PROJECTS = 2
+
+
+def _locked(consultation: Consultation) -> Consultation:
+    return Consultation.objects.select_for_update().get(pk=consultation.pk)
+
+
+def _refuse(message: str, code: str):
+    raise ValidationError(message, code=code)
+
+
+def rules_problems(consultation: Consultation) -> list[str]:
+    """What is wrong with a round's rules and dates, in the order a person would fix it."""
+    problems = []
+    missing = [
+        str(Consultation._meta.get_field(name).verbose_name)
+        for name in DATE_FIELDS
+        if getattr(consultation, name) is None
+    ]
+    if missing:
+        problems.append(_("Dates missing: %(fields)s.") % {"fields": ", ".join(missing)})
+    else:
+        assemblies, validation, opens, closes, deadline = (
+            getattr(consultation, name) for name in DATE_FIELDS
+        )
+        if not (assemblies < validation < opens < closes <= deadline):
+            problems.append(
+                _(
+                    "The dates must follow the phases' order: assemblies, validation, voting "
+                    "opens, voting closes, tally-sheet deadline."
+                )
+            )
+    if consultation.max_age is not None and consultation.max_age < consultation.min_age:
+        problems.append(_("The maximum age cannot be below the minimum age."))
+    if not 1 <= consultation.winners_per_commune < consultation.max_options:
+        problems.append(_("There must be fewer winners per commune than options per ballot."))
+    funders = consultation.funder_by_rank or []
+    if len(funders) != consultation.winners_per_commune or not set(funders) <= set(
+        Consultation.Funder.values
+    ):
+        problems.append(
+            _("Name one funder for each winning rank (%(count)d).")
+            % {"count": consultation.winners_per_commune}
+        )
+    if consultation.voting_hours_end <= consultation.voting_hours_start:
+        problems.append(_("Voting hours must end after they start."))
+    return problems
+
+
+def _enter(
+    consultation: Consultation, to: str, *, by, reason: str, now: datetime.datetime
+) -> Consultation:
+    """Record the move, change the phase, audit it and tell the people concerned (on commit)."""
+    from_phase = consultation.phase
+    try:
+        with transaction.atomic():
+            PhaseTransition.objects.create(
+                consultation=consultation,
+                from_phase=from_phase,
+                to_phase=to,
+                at=now,
+                by=by,
+                reason=reason,
+            )
+    except IntegrityError:
+        _refuse(_("The round has already been in that phase."), "phase_entered_before")
+    consultation.phase = to
+    consultation.save(update_fields=["phase", "rules_frozen_at"])
+    audit.record(
+        actor=by,
+        action="consultation.enter_phase",
+        obj=consultation,
+        before={"phase": from_phase},
+        after={"phase": to, "reason": reason},
+    )
+    from .tasks import consultation_phase_notify_task
+
+    transaction.on_commit(lambda: consultation_phase_notify_task.delay(consultation.pk, to))
+    return consultation
+
+
+def _require_date_reached(consultation, to, *, by, reason, now):
+    """The job moves a round only when the phase's date has come; a person may move it earlier,
+    with a reason."""
+    starts = getattr(consultation, PHASE_STARTS[to])
+    if by is None:
+        if starts is None or starts > now:
+            _refuse(_("The date of this phase has not come yet."), "not_due")
+    else:
+        permissions.require(by, "consultations.manage_cycle", consultation)
+        if not (reason or "").strip():
+            _refuse(_("Say why the round is moved by hand."), "reason_required")
+
+
+def _transition(to: str, *, expected_from: str, checks=None):
+    @transaction.atomic
+    def move(*, consultation: Consultation, by=None, reason: str = "", now=None) -> Consultation:
+        now = now or timezone.now()
+        locked = _locked(consultation)
+        if locked.phase != expected_from:
+            _refuse(
+                _("The round is in phase “%(phase)s”; it cannot move to “%(to)s” from there.")
+                % {"phase": locked.get_phase_display(), "to": Phase(to).label},
+                "wrong_phase",
+            )
+        _require_date_reached(locked, to, by=by, reason=reason, now=now)
+        if checks is not None:
+            checks(locked, by=by, now=now)
+        return _enter(locked, to, by=by, reason=reason, now=now)
+
+    move.__doc__ = f"Move a round from {expected_from} to {to}."
+    return move
+
+
+def _ballots_ready(consultation: Consultation, *, by, now) -> None:
+    """Voting opens only for communes with at least two approved projects; the others are left
+    off the vote with the reason, and the rules freeze."""
+    taking_part = participating_communes(consultation).annotate(
+        approved=Count(
+            "projects",
+            filter=Q(
+                projects__consultation=consultation,
+                projects__status=Project.Status.APPROVED,
+            ),
+        )
+    )
+    ready = [commune.pk for commune in taking_part if commune.approved >= MIN_APPROVED_PROJECTS]
+    if not ready:
+        _refuse(
+            _("No commune has at least two approved projects: there is nothing to vote on."),
+            "no_ballots",
+        )
+    Exclusion.objects.bulk_create(
+        Exclusion(
+            consultation=consultation,
+            commune=commune,
+            kind=Exclusion.Kind.NO_BALLOT,
+            reason=_("%(count)d approved project(s) when voting opened; at least two are needed.")
+            % {"count": commune.approved},
+        )
+        for commune in taking_part
+        if commune.pk not in ready
+    )
+    consultation.rules_frozen_at = now
+
+
+consultation_open_assemblies = _transition(Phase.ASSEMBLIES, expected_from=Phase.SCHEDULED)
+consultation_open_validation = _transition(Phase.VALIDATION, expected_from=Phase.ASSEMBLIES)
+consultation_open_voting = _transition(
+    Phase.VOTING, expected_from=Phase.VALIDATION, checks=_ballots_ready
+)
+consultation_close_voting = _transition(Phase.COUNTING, expected_from=Phase.VOTING)
+consultation_publish = _transition(Phase.PUBLISHED, expected_from=Phase.COUNTING)
+
+TRANSITION_FROM = {
+    Phase.SCHEDULED: consultation_open_assemblies,
+    Phase.ASSEMBLIES: consultation_open_validation,
+    Phase.VALIDATION: consultation_open_voting,
+    Phase.VOTING: consultation_close_voting,
+    Phase.COUNTING: consultation_publish,
+}
+
+
+@transaction.atomic
+def consultation_schedule(*, consultation: Consultation, by, now=None) -> Consultation:
+    """A draft becomes scheduled: its rules are sound and every date lies ahead, in order."""
+    now = now or timezone.now()
+    locked = _locked(consultation)
+    permissions.require(by, "consultations.manage_cycle", locked)
+    if locked.phase != Phase.DRAFT:
+        _refuse(_("Only a draft can be scheduled."), "wrong_phase")
+    problems = rules_problems(locked)
+    if not problems and locked.assemblies_open_at <= now:
+        problems.append(_("The assemblies must open in the future."))
+    if problems:
+        raise ValidationError(problems, code="not_schedulable")
+    return _enter(locked, Phase.SCHEDULED, by=by, reason="", now=now)
+
+
+@transaction.atomic
+def consultation_cancel(*, consultation: Consultation, by, reason: str, now=None) -> Consultation:
+    now = now or timezone.now()
+    locked = _locked(consultation)
+    permissions.require(by, "consultations.manage_cycle", locked)
+    if locked.phase in (Phase.PUBLISHED, Phase.CANCELLED):
+        _refuse(_("A published or cancelled round cannot be cancelled."), "wrong_phase")
+    if not (reason or "").strip():
+        _refuse(_("Say why the round is cancelled."), "reason_required")
+    return _enter(locked, Phase.CANCELLED, by=by, reason=reason.strip(), now=now)
+
+
+@transaction.atomic
+def consultation_update(*, consultation: Consultation, by, changes: dict) -> Consultation:
+    """Change a round's name, rules or dates; what voting depends on is frozen once it opens."""
+    locked = _locked(consultation)
+    permissions.require(by, "consultations.manage_cycle", locked)
+    if locked.phase in (Phase.PUBLISHED, Phase.CANCELLED):
+        _refuse(_("A published or cancelled round cannot change."), "closed")
+    changed = {name: value for name, value in changes.items() if getattr(locked, name) != value}
+    frozen = [name for name in changed if name in FROZEN_ONCE_VOTING]
+    if locked.rules_frozen_at is not None and frozen:
+        _refuse(
+            _("Voting has opened: these can no longer change: %(fields)s.")
+            % {
+                "fields": ", ".join(
+                    str(Consultation._meta.get_field(name).verbose_name) for name in frozen
+                )
+            },
+            "frozen",
+        )
+    before = audit.snapshot(locked, list(changed))
+    for name, value in changed.items():
+        setattr(locked, name, value)
+    if locked.phase != Phase.DRAFT:
+        problems = rules_problems(locked)
+        if problems:
+            raise ValidationError(problems, code="invalid_rules")
+    locked.save()
+    audit.record(
+        actor=by,
+        action="consultation.update",
+        obj=locked,
+        before=before,
+        after=audit.snapshot(locked, list(changed)),
+    )
+    return locked
+
+
+def _quarter_start(year: int, quarter: int) -> datetime.date:
+    return datetime.date(year, 3 * (quarter - 1) + 1, 1)
+
+
+def proposed_dates(year: int, quarter: int) -> dict:
+    """Dates for a round, from the calendar in settings (days after the quarter starts)."""
+    calendar = settings.CONSULTATION_CALENDAR
+    start = _quarter_start(year, quarter)
+    zone = timezone.get_default_timezone()
+
+    def at(days: int, hour: int) -> datetime.datetime:
+        day = start + datetime.timedelta(days=days)
+        return datetime.datetime(day.year, day.month, day.day, hour, tzinfo=zone)
+
+    return {field: at(*calendar[field]) for field in DATE_FIELDS}
+
+
+ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+
+@transaction.atomic
+def consultation_create_next(*, by=None, now=None) -> Consultation | None:
+    """Propose next quarter's round as a draft, with the last round's rules and dates from the
+    calendar, for the admin to confirm. Returns None when it already exists: running it twice,
+    or twice at once, creates one round."""
+    now = now or timezone.now()
+    if by is not None:
+        permissions.require(by, "consultations.manage_cycle")
+    today = timezone.localdate(now)
+    this_quarter = (today.month - 1) // 3 + 1
+    year, quarter = (today.year + 1, 1) if this_quarter == 4 else (today.year, this_quarter + 1)
+    live = Consultation.objects.exclude(phase=Phase.CANCELLED)
+    if live.filter(year=year, quarter=quarter).exists():
+        return None
+    previous = live.order_by("-year", "-quarter").first()
+    if previous is not None:
+        rules = {name: getattr(previous, name) for name in RULE_FIELDS}
+    else:
+        rules = {"funder_by_rank": [Consultation.Funder.NATIONAL]}
+    try:
+        with transaction.atomic():
+            created = Consultation.objects.create(
+                name=_("People's Consultation %(year)d-%(quarter)s")
+                % {"year": year, "quarter": ROMAN[quarter]},
+                year=year,
+                quarter=quarter,
+                created_from=previous,
+                **proposed_dates(year, quarter),
+                **rules,
+            )
+    except IntegrityError:  # another worker proposed it at the same moment
+        return None
+    audit.record(
+        actor=by,
+        action="consultation.create",
+        obj=created,
+        after={"year": year, "quarter": quarter},
+    )
+    return created
+
+
+@transaction.atomic
+def commune_exclude(*, consultation: Consultation, commune: Commune, by, reason: str) -> Exclusion:
+    locked = _locked(consultation)
+    permissions.require(by, "consultations.manage_cycle", locked)
+    if locked.phase not in (Phase.DRAFT, Phase.SCHEDULED, Phase.ASSEMBLIES, Phase.VALIDATION):
+        _refuse(_("Communes can no longer be excluded: voting has opened."), "frozen")
+    if not (reason or "").strip():
+        _refuse(_("Write why the commune is excluded."), "reason_required")
+    if Exclusion.objects.filter(consultation=locked, commune=commune).exists():
+        _refuse(_("This commune is already excluded from the round."), "already_excluded")
+    exclusion = Exclusion.objects.create(
+        consultation=locked,
+        commune=commune,
+        kind=Exclusion.Kind.BY_ADMIN,
+        reason=reason.strip(),
+        by=by,
+    )
+    audit.record(
+        actor=by,
+        action="consultation.exclude_commune",
+        obj=exclusion,
+        after=audit.snapshot(exclusion),
+    )
+    return exclusion
+
+
+def participating_communes(consultation: Consultation):
+    """Every active commune takes part, except those excluded from this round."""
+    return Commune.objects.filter(status=Commune.Status.ACTIVE).exclude(
+        exclusions__consultation=consultation
+    )
+
+
+def consultations_advance_due(*, now=None) -> list[tuple[int, str, str]]:
+    """The tick: move every round whose date has come, one transition at a time, in order.
+
+    Safe to run late, twice, or at the same moment as another tick: each step locks the round and
+    re-reads its phase, and each phase can be entered only once.
+    """
+    now = now or timezone.now()
+    moved = []
+    for pk in Consultation.objects.filter(phase__in=list(NEXT_PHASE)).values_list("pk", flat=True):
+        while True:
+            with transaction.atomic():
+                consultation = Consultation.objects.select_for_update().get(pk=pk)
+                to = NEXT_PHASE.get(consultation.phase)
+                starts = to and getattr(consultation, PHASE_STARTS[to])
+                if to is None or starts is None or starts > now:
+                    break
+                from_phase = consultation.phase
+                try:
+                    TRANSITION_FROM[from_phase](consultation=consultation, by=None, now=now)
+                except ValidationError as error:
+                    # A precondition failed (no ballots at all): the round waits for a person,
+                    # and its page says why (see selectors.consultation_timeline).
+                    logger.warning(
+                        "round %s stays in %s: %s", pk, from_phase, " ".join(error.messages)
+                    )
+                    break
+                moved.append((pk, from_phase, to))
+    return moved
