@@ -59,6 +59,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "set_language": EVERYONE,
     # Pages for people.
     "accounts:home-for-user": SIGNED_IN,
+    "accounts:voting-notice": SIGNED_IN,
     "communes:my-participation": SIGNED_IN,
     "communes:my-data": SIGNED_IN,
     "communes:my-communes": SPOKESPEOPLE,

@@ -32,3 +32,10 @@ def user_mfa_reset(*, user: User, by, reason: str) -> int:
     )
     permissions.roles_changed(user)  # and sign them out everywhere
     return len(removed)
+
+
+def user_voting_notice_set(*, user: User, enabled: bool) -> User:
+    """A person asks (or stops asking) to be emailed when voting opens in their commune."""
+    User.objects.filter(pk=user.pk).update(notify_voting_opens=enabled)
+    user.notify_voting_opens = enabled
+    return user

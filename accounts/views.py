@@ -1,7 +1,10 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from . import permissions
+from . import permissions, services
 
 
 @login_required
@@ -14,4 +17,16 @@ def home_for_user(request):
         return redirect("communes:claims-queue")
     if permissions.can(user, "consultations.manage_cycle"):
         return redirect("consultations:round-list")
+    return redirect("communes:my-participation")
+
+
+@login_required
+@require_POST
+def voting_notice(request):
+    enabled = request.POST.get("enabled") == "on"
+    services.user_voting_notice_set(user=request.user, enabled=enabled)
+    if enabled:
+        messages.success(request, _("We will email you when voting opens in your commune."))
+    else:
+        messages.success(request, _("We will not email you when voting opens."))
     return redirect("communes:my-participation")

@@ -116,6 +116,7 @@ def probes(world):
         "communes:detail": ("get", reverse("communes:detail", args=[commune_code]), None),
         "set_language": ("post", reverse("set_language"), {"language": "es", "next": "/"}),
         "accounts:home-for-user": ("get", reverse("accounts:home-for-user"), None),
+        "accounts:voting-notice": ("post", reverse("accounts:voting-notice"), {"enabled": "on"}),
         "communes:my-participation": ("get", reverse("communes:my-participation"), None),
         "communes:my-data": ("get", reverse("communes:my-data"), None),
         "communes:my-communes": ("get", reverse("communes:my-communes"), None),

@@ -145,3 +145,15 @@ def test_admin_lists_every_model_with_search(client, adam):
         assert model_admin.search_fields, model
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         assert client.get(url, {"q": "x"}).status_code == 200, url
+
+
+def test_a_resident_asks_for_an_email_when_voting_opens(client, alice):
+    client.force_login(alice)
+    client.post(reverse("accounts:voting-notice"), {"enabled": "on"})
+    alice.refresh_from_db()
+    assert alice.notify_voting_opens
+    page = client.get(reverse("communes:my-participation")).content.decode()
+    assert "Dejar de recibir los correos" in page
+    client.post(reverse("accounts:voting-notice"), {"enabled": "off"})
+    alice.refresh_from_db()
+    assert not alice.notify_voting_opens
