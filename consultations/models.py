@@ -181,6 +181,9 @@ class Consultation(models.Model):
     def __str__(self):
         return self.name
 
+    def funder_labels(self) -> list[str]:
+        return [str(Consultation.Funder(funder).label) for funder in self.funder_by_rank or []]
+
 
 class PhaseTransition(models.Model):
     """A round entered a phase: when, from which, by whom (nobody: the scheduled job), and why.

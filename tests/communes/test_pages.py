@@ -113,6 +113,10 @@ def test_seed_demo_builds_the_demo_and_is_safe_to_run_twice(db):
     assert ResidentClaim.objects.filter(status="pending").count() == 3
     from allauth.mfa.models import Authenticator
 
+    from consultations.models import Consultation
+
+    phases = sorted(Consultation.objects.values_list("phase", flat=True))
+    assert phases == ["draft", "published", "validation"]
     staff = User.objects.filter(staff_roles__isnull=False).distinct()
     assert all(Authenticator.objects.filter(user=user).exists() for user in staff)
 

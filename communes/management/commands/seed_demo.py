@@ -174,6 +174,19 @@ ROLE_ACCOUNTS = [
     ("vocera", "Yelitza", "Colmenares", None, None),
     ("residente", "Rosa", "Quintero", None, None),
 ]
+PROJECT_TITLES = [
+    "Rehabilitación del sistema de agua potable",
+    "Sustitución de transformadores del sector",
+    "Asfaltado de la calle principal",
+    "Techado de la cancha deportiva",
+    "Dotación del ambulatorio comunal",
+    "Rehabilitación de la escuela básica",
+    "Casa de cultura comunal",
+    "Galpón para la producción de alimentos",
+    "Radio comunitaria",
+    "Sustitución de ranchos por viviendas",
+    "Alumbrado público de la vía de acceso",
+]
 CLAIMANTS = 3  # demo accounts with a claim waiting in the spokesperson's queue
 
 
@@ -191,6 +204,7 @@ class Command(BaseCommand):
             self._census(rng)
             self._spokespeople(rng)
             accounts = self._accounts(first_commune)
+            self._rounds(rng)
         self.stdout.write(self.style.SUCCESS(_("Demo data ready.")))
         self.stdout.write(
             _("Demo accounts (password for all: %(password)s):") % {"password": DEMO_PASSWORD}
@@ -348,6 +362,74 @@ class Command(BaseCommand):
             )
         )
         return printed
+
+    def _rounds(self, rng: random.Random) -> None:
+        """A round published last quarter, the current one (in validation) and a draft for the
+        next quarter, so every cycle page has something real to show."""
+        from django.utils import timezone
+
+        from consultations.models import Consultation, PhaseTransition, Project
+        from consultations.services import ROMAN, consultation_create_next, proposed_dates
+
+        phases = ["scheduled", "assemblies", "validation", "voting", "counting", "published"]
+        now = timezone.now()
+        day = datetime.timedelta(days=1)
+        current_dates = {  # around today, so the current round is mid-way through validation
+            "assemblies_open_at": now - 30 * day,
+            "validation_opens_at": now - 5 * day,
+            "voting_opens_at": now + 7 * day,
+            "voting_closes_at": now + 7 * day + datetime.timedelta(hours=11),
+            "tally_deadline_at": now + 10 * day,
+        }
+        today = timezone.localdate(now)
+        this_quarter = (today.year, (today.month - 1) // 3 + 1)
+        last_quarter = (
+            (today.year - 1, 4) if this_quarter[1] == 1 else (today.year, this_quarter[1] - 1)
+        )
+        for (year, quarter), reached, dates in [
+            (last_quarter, "published", proposed_dates(*last_quarter)),
+            (this_quarter, "validation", current_dates),
+        ]:
+            consultation, created = Consultation.objects.get_or_create(
+                year=year,
+                quarter=quarter,
+                defaults={
+                    "name": f"Consulta Popular {year}-{ROMAN[quarter]}",
+                    "phase": reached,
+                    "funder_by_rank": ["national"],
+                    **dates,
+                },
+            )
+            if not created:
+                continue
+            # The history the scheduled job would have written, on the round's own dates.
+            starts = [dates["assemblies_open_at"] - datetime.timedelta(days=20), *dates.values()]
+            for index, phase in enumerate(phases[: phases.index(reached) + 1]):
+                PhaseTransition.objects.create(
+                    consultation=consultation,
+                    from_phase="draft" if index == 0 else phases[index - 1],
+                    to_phase=phase,
+                    at=starts[index],
+                )
+            if reached == "published":
+                consultation.rules_frozen_at = dates["voting_opens_at"]
+                consultation.save(update_fields=["rules_frozen_at"])
+            statuses = ["approved", "approved", "approved", "rejected"]
+            if reached == "validation":
+                statuses = ["approved", "approved", "submitted", "draft", "rejected"]
+            projects = []
+            for commune in Commune.objects.filter(code__startswith="COM-").order_by("code"):
+                for number in range(rng.randint(1, len(statuses))):
+                    projects.append(
+                        Project(
+                            consultation=consultation,
+                            commune=commune,
+                            title=rng.choice(PROJECT_TITLES),
+                            status=statuses[number],
+                        )
+                    )
+            Project.objects.bulk_create(projects)
+        consultation_create_next(now=now)
 
     def _user(self, local: str, first: str, last: str) -> User:
         email = f"{local}@{DEMO_EMAIL_DOMAIN}"
