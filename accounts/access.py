@@ -74,6 +74,17 @@ ACCESS: dict[str, frozenset[str]] = {
     "consultations:round-schedule": frozenset({CYCLE_ADMIN}),
     "consultations:round-exclude": frozenset({CYCLE_ADMIN}),
     "consultations:round-move": frozenset({CYCLE_ADMIN}),
+    # A commune in a round: public; its spokespeople write there, ministry staff validate.
+    "consultations:round-public": EVERYONE,
+    "consultations:commune-round": EVERYONE,
+    "consultations:assembly-create": SPOKESPEOPLE_OF_A,
+    "consultations:problem-add": SPOKESPEOPLE_OF_A,
+    "consultations:problem-move": SPOKESPEOPLE_OF_A,
+    "consultations:project-create": SPOKESPEOPLE_OF_A,
+    "consultations:project-edit": SPOKESPEOPLE_OF_A,
+    "consultations:project-submit": SPOKESPEOPLE_OF_A,
+    "consultations:validation-queue": frozenset({MINISTRY_STAFF}),
+    "consultations:project-decide": frozenset({MINISTRY_STAFF}),
     # django-allauth: signing in and up is for everyone, managing an account for its owner.
     "account_login": EVERYONE,
     "account_signup": EVERYONE,

@@ -4,7 +4,9 @@ from . import permissions
 def navigation(request):
     """What the header shows a signed-in person (roles are cached on the user per request)."""
     user = request.user
+    if not user.is_authenticated:
+        return {"can_manage_cycle": False, "can_validate": False}
     return {
-        "can_manage_cycle": user.is_authenticated
-        and permissions.can(user, "consultations.manage_cycle")
+        "can_manage_cycle": permissions.can(user, "consultations.manage_cycle"),
+        "can_validate": permissions.can(user, "consultations.see_validation_queue"),
     }

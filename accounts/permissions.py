@@ -169,6 +169,21 @@ def _may_claim_census_record(user, _obj=None) -> bool:
     return bool(getattr(user, "is_authenticated", False))
 
 
+def _may_write_for_commune(user, commune) -> bool:
+    """Assemblies and proposals are entered by the commune's own spokespeople."""
+    return commune.pk in roles_of(user).spokesperson_units
+
+
+def _may_decide_projects(user, project) -> bool:
+    return roles_of(user).staff_covers_state(
+        StaffRole.Kind.MINISTRY_STAFF, project.commune.parish.municipality.state_id
+    )
+
+
+def _may_see_validation_queue(user, _obj=None) -> bool:
+    return roles_of(user).has_staff_role(StaffRole.Kind.MINISTRY_STAFF)
+
+
 def _may_manage_cycle(user, _obj=None) -> bool:
     return is_cycle_admin(user)
 
@@ -182,6 +197,9 @@ RULES = {
     "communes.upload_file": _may_upload_file,
     "communes.view_file": _may_view_file,
     "consultations.manage_cycle": _may_manage_cycle,
+    "consultations.write_for_commune": _may_write_for_commune,
+    "consultations.decide_projects": _may_decide_projects,
+    "consultations.see_validation_queue": _may_see_validation_queue,
 }
 
 

@@ -273,17 +273,110 @@ class Exclusion(models.Model):
         return f"{self.commune} ({self.get_kind_display()})"
 
 
-class Project(models.Model):
-    """A commune's project proposal for a round; approved ones form the commune's ballot.
+class Assembly(models.Model):
+    """A citizens' assembly of a commune for a round: who was convened, who came, whether it had
+    quorum (computed from the census under the round's rule, never typed in), and its minutes."""
 
-    (The assemblies issue adds the proposal's details and its validation screens.)
-    """
+    class Call(models.TextChoices):
+        FIRST = "first", _("First call")
+        SECOND = "second", _("Second call")
+
+    consultation = models.ForeignKey(
+        Consultation,
+        on_delete=models.PROTECT,
+        related_name="assemblies",
+        verbose_name=_("consultation"),
+    )
+    commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, related_name="assemblies", verbose_name=_("commune")
+    )
+    held_on = models.DateField(_("date"))
+    place = models.CharField(_("place"), max_length=200)
+    councils = models.ManyToManyField(
+        "communes.CommunalCouncil", related_name="assemblies", verbose_name=_("councils convened")
+    )
+    call = models.CharField(_("call"), max_length=8, choices=Call.choices, default=Call.FIRST)
+    attendance = models.PositiveIntegerField(_("attendance"))
+    attendee_cedulas = models.TextField(
+        _("cédulas of attendees"), blank=True, help_text=_("Optional: one per line.")
+    )
+    eligible = models.PositiveIntegerField(
+        _("registered residents of the convened councils old enough to take part")
+    )
+    quorum_required = models.PositiveIntegerField(_("attendance needed for quorum"))
+    quorum_reached = models.BooleanField(_("quorum reached"))
+    minutes = models.ForeignKey(
+        "communes.CommuneFile",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("signed minutes"),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["held_on", "pk"]
+        verbose_name = _("assembly")
+        verbose_name_plural = _("assemblies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quorum_reached=False) | Q(attendance__gte=F("quorum_required")),
+                name="assembly_quorum_means_enough_attendance",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.commune} · {self.held_on}"
+
+
+class Problem(models.Model):
+    """A problem an assembly named, in the assembly's order of priority (1 is the most pressing)."""
+
+    assembly = models.ForeignKey(
+        Assembly, on_delete=models.CASCADE, related_name="problems", verbose_name=_("assembly")
+    )
+    title = models.CharField(_("problem"), max_length=200)
+    priority = models.PositiveSmallIntegerField(_("priority"))
+
+    class Meta:
+        ordering = ["priority", "pk"]
+        verbose_name = _("problem")
+        verbose_name_plural = _("problems")
+        constraints = [
+            models.CheckConstraint(condition=Q(priority__gte=1), name="problem_priority_from_one"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Project(models.Model):
+    """A commune's project proposal for a round; approved ones form the commune's ballot."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         SUBMITTED = "submitted", _("Submitted")
+        SENT_BACK = "sent_back", _("Sent back for correction")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
+
+    class Category(models.TextChoices):
+        WATER = "water", _("Water")
+        ELECTRICITY = "electricity", _("Electricity")
+        ROADS = "roads", _("Roads and transport")
+        HABITAT = "habitat", _("Habitat and housing")
+        EDUCATION = "education", _("Education")
+        HEALTH = "health", _("Health")
+        SPORT = "sport", _("Sport and recreation")
+        CULTURE = "culture", _("Culture")
+        FOOD = "food", _("Food production")
+        COMMUNICATION = "communication", _("Communication")
+        OTHER = "other", _("Other")
 
     consultation = models.ForeignKey(
         Consultation,
@@ -294,16 +387,55 @@ class Project(models.Model):
     commune = models.ForeignKey(
         Commune, on_delete=models.PROTECT, related_name="projects", verbose_name=_("commune")
     )
+    problem = models.ForeignKey(
+        Problem,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="projects",
+        verbose_name=_("problem it answers"),
+    )
     title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    category = models.CharField(
+        _("category"), max_length=16, choices=Category.choices, default=Category.OTHER
+    )
+    estimated_cost_usd = models.DecimalField(
+        _("estimated cost (USD)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    beneficiaries = models.PositiveIntegerField(_("people who benefit"), null=True, blank=True)
+    place = models.CharField(_("place"), max_length=200, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )
+    decision_note = models.TextField(_("reason or note of the decision"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # Bumped by every save: an edit made from a stale page is detected, never silently lost.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["commune", "title"]
         verbose_name = _("project")
         verbose_name_plural = _("projects")
         indexes = [models.Index(fields=["consultation", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(estimated_cost_usd__isnull=True) | Q(estimated_cost_usd__gt=0),
+                name="project_cost_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["rejected", "sent_back"]) | ~Q(decision_note=""),
+                name="project_refusal_has_reason",
+            ),
+        ]
 
     def __str__(self):
         return self.title

@@ -48,3 +48,27 @@ def phase_changed_notify(*, consultation_id: int, phase: str) -> int:
         for email in _recipients(consultation, phase)
     ]
     return mail.mailers.default.send_messages(messages) or 0
+
+
+def project_decision_notify(*, project_id: int) -> int:
+    """Tell the commune's spokespeople what was decided about a proposal, and why."""
+    from .models import Project
+
+    project = Project.objects.select_related("consultation", "commune").get(pk=project_id)
+    if not cache.add(f"project-decision:{project_id}:{project.version}", True, timeout=30 * 86400):
+        return 0
+    emails = sorted(
+        set(
+            active_spokespeople()
+            .filter(commune=project.commune, resident__user__isnull=False)
+            .values_list("resident__user__email", flat=True)
+        )
+    )
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Proposal “%(title)s”: %(status)s") % {
+            "title": project.title,
+            "status": project.get_status_display(),
+        }
+        body = render_to_string("consultations/email/project_decided.txt", {"project": project})
+    messages = [mail.EmailMessage(f"[Comunas] {subject}", body, to=[email]) for email in emails]
+    return mail.mailers.default.send_messages(messages) or 0

@@ -81,3 +81,83 @@ def consultation_readiness(*, consultation: Consultation) -> QuerySet[Commune]:
 
 def consultation_exclusions(*, consultation: Consultation) -> QuerySet[Exclusion]:
     return consultation.exclusions.select_related("commune", "by").order_by("commune__name")
+
+
+def commune_round(*, commune: Commune, consultation: Consultation) -> dict:
+    """A commune's part in a round: its assemblies (with problems), its proposals, its ballot."""
+    from .models import Assembly
+
+    assemblies = list(
+        Assembly.objects.filter(consultation=consultation, commune=commune)
+        .select_related("minutes")
+        .prefetch_related("councils", "problems")
+        .order_by("held_on", "pk")
+    )
+    projects = list(
+        Project.objects.filter(consultation=consultation, commune=commune)
+        .select_related("problem")
+        .order_by("problem__priority", "title")
+    )
+    return {
+        "assemblies": assemblies,
+        "projects": projects,
+        "ballot": [project for project in projects if project.status == Project.Status.APPROVED],
+    }
+
+
+def rounds_of_commune(*, commune: Commune) -> QuerySet[Consultation]:
+    """The rounds a commune's page links to (every round past its draft)."""
+    return Consultation.objects.exclude(phase__in=[Phase.DRAFT, Phase.CANCELLED]).order_by(
+        "-year", "-quarter"
+    )
+
+
+def validation_queue(*, user, filters: dict) -> QuerySet[Project]:
+    """Proposals for ministry staff, in their territory, filtered; a fixed number of queries."""
+    from accounts import permissions
+    from accounts.models import StaffRole
+
+    states = permissions.roles_of(user).staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
+    projects = Project.objects.select_related(
+        "consultation", "commune__parish__municipality__state", "problem__assembly__minutes"
+    )
+    if None not in states:
+        projects = projects.filter(commune__parish__municipality__state_id__in=list(states))
+    if filters.get("state"):
+        projects = projects.filter(commune__parish__municipality__state__code=filters["state"])
+    if filters.get("municipality"):
+        projects = projects.filter(commune__parish__municipality__code=filters["municipality"])
+    if filters.get("category"):
+        projects = projects.filter(category=filters["category"])
+    projects = projects.filter(status=filters.get("status") or Project.Status.SUBMITTED)
+    return projects.order_by("commune__name", "title")
+
+
+def round_statistics(*, consultation: Consultation) -> dict:
+    """How many communes held assemblies, and proposals by status, per state and per category."""
+    from .models import Assembly
+
+    by_status = {
+        status: Count("pk", filter=Q(status=status))
+        for status in [Project.Status.SUBMITTED, Project.Status.APPROVED, Project.Status.REJECTED]
+    }
+    proposals = Project.objects.filter(consultation=consultation).exclude(
+        status=Project.Status.DRAFT
+    )
+    per_state = (
+        proposals.values("commune__parish__municipality__state__name")
+        .annotate(**by_status, total=Count("pk"))
+        .order_by("commune__parish__municipality__state__name")
+    )
+    per_category = (
+        proposals.values("category").annotate(**by_status, total=Count("pk")).order_by("category")
+    )
+    labels = dict(Project.Category.choices)
+    return {
+        "communes_with_assemblies": Assembly.objects.filter(consultation=consultation)
+        .values("commune")
+        .distinct()
+        .count(),
+        "per_state": list(per_state),
+        "per_category": [{**row, "label": labels[row["category"]]} for row in per_category],
+    }

@@ -406,3 +406,432 @@ def consultations_advance_due(*, now=None) -> list[tuple[int, str, str]]:
                     break
                 moved.append((pk, from_phase, to))
     return moved
+
+
+# Assemblies, problems and proposals ---------------------------------------------------------
+
+
+def _require_phase(consultation: Consultation, phases, message: str) -> None:
+    if consultation.phase not in phases:
+        _refuse(message, "wrong_phase")
+
+
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def eligible_residents(*, councils, on: datetime.date, min_age: int, max_age: int | None) -> int:
+    """Registered residents of the councils old enough (and young enough) on that day."""
+    from communes.models import Resident
+
+    residents = Resident.objects.filter(
+        council__in=councils, birth_date__lte=_years_before(on, min_age)
+    )
+    if max_age is not None:
+        residents = residents.filter(birth_date__gt=_years_before(on, max_age + 1))
+    return residents.count()
+
+
+def quorum_required(*, consultation: Consultation, call: str, eligible: int) -> int:
+    """The attendance a call needs: the round's share of the eligible residents, rounded up."""
+    from .models import Assembly
+
+    share = (
+        consultation.quorum_first_call_percent
+        if call == Assembly.Call.FIRST
+        else consultation.quorum_second_call_percent
+    )
+    return max(1, -(-eligible * share // 100))
+
+
+@transaction.atomic
+def assembly_record(
+    *,
+    consultation: Consultation,
+    commune: Commune,
+    by,
+    held_on: datetime.date,
+    place: str,
+    councils,
+    call: str,
+    attendance: int,
+    minutes,
+    attendee_cedulas: str = "",
+):
+    """Record an assembly with its signed minutes; quorum is computed from the census."""
+    from communes.cedula import cedula_normalise
+    from communes.services import commune_file_store
+
+    from .models import Assembly
+
+    permissions.require(by, "consultations.write_for_commune", commune)
+    locked = _locked(consultation)
+    _require_phase(
+        locked,
+        [Phase.ASSEMBLIES],
+        _("Assemblies are recorded only while the assemblies phase is open."),
+    )
+    if not participating_communes(locked).filter(pk=commune.pk).exists():
+        _refuse(_("This commune does not take part in the round."), "excluded")
+    councils = list(councils)
+    if not councils or any(council.commune_id != commune.pk for council in councils):
+        _refuse(_("Choose the councils of this commune that were convened."), "councils")
+    if held_on > timezone.localdate() or held_on < timezone.localdate(locked.assemblies_open_at):
+        _refuse(
+            _("The assembly's date must fall within the assemblies phase, and not in the future."),
+            "date",
+        )
+    cedulas = []
+    for line in (attendee_cedulas or "").splitlines():
+        if line.strip():
+            cedulas.append(cedula_normalise(line))
+    if len(set(cedulas)) != len(cedulas):
+        _refuse(_("A cédula appears twice in the attendance list."), "duplicate_cedula")
+    if cedulas and len(cedulas) > attendance:
+        _refuse(_("The attendance list has more cédulas than the attendance."), "attendance")
+    eligible = eligible_residents(
+        councils=councils, on=held_on, min_age=locked.min_age, max_age=locked.max_age
+    )
+    if attendance > eligible:
+        _refuse(
+            _(
+                "Attendance (%(attendance)d) cannot exceed the %(eligible)d registered "
+                "residents who may take part."
+            )
+            % {"attendance": attendance, "eligible": eligible},
+            "attendance",
+        )
+    required = quorum_required(consultation=locked, call=call, eligible=eligible)
+    stored_minutes = commune_file_store(commune=commune, uploaded=minutes, by=by, is_public=True)
+    assembly = Assembly.objects.create(
+        consultation=locked,
+        commune=commune,
+        held_on=held_on,
+        place=place.strip(),
+        call=call,
+        attendance=attendance,
+        attendee_cedulas="\n".join(cedulas),
+        eligible=eligible,
+        quorum_required=required,
+        quorum_reached=attendance >= required,
+        minutes=stored_minutes,
+        recorded_by=by,
+    )
+    assembly.councils.set(councils)
+    audit.record(
+        actor=by,
+        action="assembly.record",
+        obj=assembly,
+        after=audit.snapshot(
+            assembly,
+            [
+                "commune_id",
+                "held_on",
+                "call",
+                "attendance",
+                "eligible",
+                "quorum_required",
+                "quorum_reached",
+            ],
+        ),
+    )
+    return assembly
+
+
+def _writable_assembly(assembly, by):
+    permissions.require(by, "consultations.write_for_commune", assembly.commune)
+    _require_phase(
+        assembly.consultation,
+        [Phase.ASSEMBLIES],
+        _("Problems are listed only while the assemblies phase is open."),
+    )
+
+
+@transaction.atomic
+def problem_add(*, assembly, title: str, by):
+    from .models import Assembly, Problem
+
+    assembly = (
+        Assembly.objects.select_for_update()
+        .select_related("consultation", "commune")
+        .get(pk=assembly.pk)
+    )
+    _writable_assembly(assembly, by)
+    title = (title or "").strip()
+    if not title:
+        _refuse(_("Write the problem."), "title")
+    last = assembly.problems.order_by("-priority").values_list("priority", flat=True).first() or 0
+    problem = Problem.objects.create(assembly=assembly, title=title[:200], priority=last + 1)
+    audit.record(actor=by, action="problem.add", obj=problem, after=audit.snapshot(problem))
+    return problem
+
+
+@transaction.atomic
+def problem_move(*, problem, direction: str, by):
+    """Swap a problem with the one above ("up") or below ("down") it in priority."""
+    from .models import Assembly
+
+    assembly = (
+        Assembly.objects.select_for_update()
+        .select_related("consultation", "commune")
+        .get(pk=problem.assembly_id)
+    )
+    _writable_assembly(assembly, by)
+    ordered = list(assembly.problems.order_by("priority", "pk"))
+    index = next(i for i, item in enumerate(ordered) if item.pk == problem.pk)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(ordered):
+        return ordered[index]
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    for priority, item in enumerate(ordered, start=1):
+        if item.priority != priority:
+            item.priority = priority
+            item.save(update_fields=["priority"])
+    audit.record(
+        actor=by,
+        action="problem.reorder",
+        obj=assembly,
+        after={"order": [item.pk for item in ordered]},
+    )
+    return ordered[other]
+
+
+EDITABLE_PROJECT_FIELDS = [
+    "title",
+    "description",
+    "category",
+    "estimated_cost_usd",
+    "beneficiaries",
+    "place",
+    "problem",
+]
+REQUIRED_TO_SUBMIT = [
+    "title",
+    "description",
+    "category",
+    "estimated_cost_usd",
+    "beneficiaries",
+    "place",
+    "problem",
+]
+
+
+def _project_for_writing(project, by):
+    from .models import Project
+
+    locked = (
+        Project.objects.select_for_update(of=("self",))
+        .select_related("consultation", "commune__parish__municipality")
+        .get(pk=project.pk)
+    )
+    permissions.require(by, "consultations.write_for_commune", locked.commune)
+    phase = locked.consultation.phase
+    if phase == Phase.ASSEMBLIES or (
+        phase == Phase.VALIDATION and locked.status == Project.Status.SENT_BACK
+    ):
+        return locked
+    _refuse(
+        _(
+            "Proposals are written during the assemblies phase (or, when sent back, "
+            "during validation)."
+        ),
+        "wrong_phase",
+    )
+
+
+def _check_cost(consultation, cost):
+    if cost is not None and cost > consultation.amount_usd:
+        _refuse(
+            _("The estimated cost (%(cost)s USD) is above the round's amount of %(amount)s USD.")
+            % {"cost": cost, "amount": consultation.amount_usd},
+            "cost",
+        )
+
+
+@transaction.atomic
+def project_create(*, consultation: Consultation, commune: Commune, by, title: str):
+    """Start a proposal (a draft) backed by an assembly with quorum, within the ballot's size."""
+    from .models import Assembly, Project
+
+    permissions.require(by, "consultations.write_for_commune", commune)
+    locked = _locked(consultation)
+    _require_phase(
+        locked,
+        [Phase.ASSEMBLIES],
+        _("Proposals are entered only while the assemblies phase is open."),
+    )
+    if not Assembly.objects.filter(
+        consultation=locked, commune=commune, quorum_reached=True
+    ).exists():
+        _refuse(_("Record an assembly with quorum first: only it can back proposals."), "no_quorum")
+    Commune.objects.select_for_update().get(pk=commune.pk)  # two tabs cannot both add the 8th
+    active = Project.objects.filter(consultation=locked, commune=commune).exclude(
+        status=Project.Status.REJECTED
+    )
+    if active.count() >= locked.max_options:
+        _refuse(
+            _("The round allows at most %(max)d proposals per commune.")
+            % {"max": locked.max_options},
+            "too_many",
+        )
+    title = (title or "").strip()
+    if not title:
+        _refuse(_("Give the proposal a title."), "title")
+    project = Project.objects.create(consultation=locked, commune=commune, title=title[:200])
+    audit.record(actor=by, action="project.create", obj=project, after=audit.snapshot(project))
+    return project
+
+
+@transaction.atomic
+def project_update(*, project, by, version: int, changes: dict):
+    """Save what the spokesperson typed. An edit made from a stale page (someone else saved in
+    between) is refused and said so; nothing is overwritten silently."""
+    from .models import Project
+
+    locked = _project_for_writing(project, by)
+    if locked.status not in (Project.Status.DRAFT, Project.Status.SENT_BACK):
+        _refuse(_("A submitted proposal is locked; take it back to draft to change it."), "locked")
+    if version != locked.version:
+        _refuse(
+            _(
+                "Someone else changed this proposal while you were editing it. Reload to see "
+                "their version; what you typed last is still in the form."
+            ),
+            "conflict",
+        )
+    changes = {name: value for name, value in changes.items() if name in EDITABLE_PROJECT_FIELDS}
+    _check_cost(locked.consultation, changes.get("estimated_cost_usd", locked.estimated_cost_usd))
+    problem = changes.get("problem", locked.problem)
+    if problem is not None and (
+        problem.assembly.commune_id != locked.commune_id
+        or problem.assembly.consultation_id != locked.consultation_id
+        or not problem.assembly.quorum_reached
+    ):
+        _refuse(_("The problem must come from an assembly of this commune with quorum."), "problem")
+    before = audit.snapshot(locked, [f if f != "problem" else "problem_id" for f in changes])
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    locked.version += 1
+    locked.save()
+    audit.record(
+        actor=by,
+        action="project.update",
+        obj=locked,
+        before=before,
+        after=audit.snapshot(locked, [f if f != "problem" else "problem_id" for f in changes]),
+    )
+    return locked
+
+
+@transaction.atomic
+def project_submit(*, project, by):
+    from .models import Project
+
+    locked = _project_for_writing(project, by)
+    if locked.status not in (Project.Status.DRAFT, Project.Status.SENT_BACK):
+        _refuse(_("Only a draft can be submitted."), "wrong_status")
+    missing = [
+        str(Project._meta.get_field(name).verbose_name)
+        for name in REQUIRED_TO_SUBMIT
+        if getattr(locked, name) in (None, "")
+    ]
+    if missing:
+        _refuse(
+            _("Complete before submitting: %(fields)s.") % {"fields": ", ".join(missing)},
+            "incomplete",
+        )
+    _check_cost(locked.consultation, locked.estimated_cost_usd)
+    before = locked.status
+    locked.status = Project.Status.SUBMITTED
+    locked.version += 1
+    locked.save(update_fields=["status", "version"])
+    audit.record(
+        actor=by,
+        action="project.submit",
+        obj=locked,
+        before={"status": before},
+        after={"status": locked.status},
+    )
+    return locked
+
+
+@transaction.atomic
+def project_withdraw(*, project, by):
+    """A submitted proposal goes back to draft, while the assemblies phase is open."""
+    from .models import Project
+
+    locked = _project_for_writing(project, by)
+    if locked.status != Project.Status.SUBMITTED or locked.consultation.phase != Phase.ASSEMBLIES:
+        _refuse(
+            _(
+                "Only a submitted proposal goes back to draft, and only during the assemblies "
+                "phase."
+            ),
+            "wrong_status",
+        )
+    locked.status = Project.Status.DRAFT
+    locked.version += 1
+    locked.save(update_fields=["status", "version"])
+    audit.record(
+        actor=by,
+        action="project.withdraw",
+        obj=locked,
+        before={"status": "submitted"},
+        after={"status": "draft"},
+    )
+    return locked
+
+
+@transaction.atomic
+def project_decide(*, project, by, decision: str, note: str = ""):
+    """Ministry staff approve, reject (with a reason) or send back (with a note) a submitted
+    proposal, during validation; the commune's spokespeople are told by email."""
+    from .models import Project
+
+    locked = (
+        Project.objects.select_for_update(of=("self",))
+        .select_related("consultation", "commune__parish__municipality")
+        .get(pk=project.pk)
+    )
+    permissions.require(by, "consultations.decide_projects", locked)
+    _require_phase(
+        locked.consultation, [Phase.VALIDATION], _("Proposals are decided only during validation.")
+    )
+    if locked.status != Project.Status.SUBMITTED:
+        _refuse(
+            _("This proposal is not waiting for a decision (it is “%(status)s”).")
+            % {"status": locked.get_status_display()},
+            "wrong_status",
+        )
+    outcome = {
+        "approve": Project.Status.APPROVED,
+        "reject": Project.Status.REJECTED,
+        "send_back": Project.Status.SENT_BACK,
+    }.get(decision)
+    if outcome is None:
+        _refuse(_("Unknown decision."), "decision")
+    note = (note or "").strip()
+    if outcome != Project.Status.APPROVED and not note:
+        _refuse(_("Say why: the commune reads it."), "note_required")
+    if outcome == Project.Status.APPROVED:
+        _check_cost(locked.consultation, locked.estimated_cost_usd)
+    locked.status = outcome
+    locked.decision_note = note
+    locked.decided_by = by
+    locked.decided_at = timezone.now()
+    locked.version += 1
+    locked.save(update_fields=["status", "decision_note", "decided_by", "decided_at", "version"])
+    audit.record(
+        actor=by,
+        action=f"project.{decision}",
+        obj=locked,
+        before={"status": "submitted"},
+        after={"status": outcome, "note": note},
+    )
+    from .tasks import project_decision_notify_task
+
+    transaction.on_commit(lambda: project_decision_notify_task.delay(locked.pk))
+    return locked

@@ -33,3 +33,8 @@ def consultation_propose_next_task():
 @shared_task(**RETRY)
 def consultation_phase_notify_task(consultation_id: int, phase: str):
     return notifications.phase_changed_notify(consultation_id=consultation_id, phase=phase)
+
+
+@shared_task(**RETRY)
+def project_decision_notify_task(project_id: int):
+    return notifications.project_decision_notify(project_id=project_id)

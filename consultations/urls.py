@@ -11,4 +11,22 @@ urlpatterns = [
     path("ciclo/consultas/<int:pk>/programar/", views.round_schedule, name="round-schedule"),
     path("ciclo/consultas/<int:pk>/excluir/", views.round_exclude, name="round-exclude"),
     path("ciclo/consultas/<int:pk>/<slug:action>/", views.round_move, name="round-move"),
+    path("consultas/<int:pk>/", views.round_public, name="round-public"),
+    path("comunas/<str:code>/consultas/<int:pk>/", views.commune_round, name="commune-round"),
+    path(
+        "comunas/<str:code>/consultas/<int:pk>/asambleas/",
+        views.assembly_create,
+        name="assembly-create",
+    ),
+    path(
+        "comunas/<str:code>/consultas/<int:pk>/propuestas/",
+        views.project_create,
+        name="project-create",
+    ),
+    path("asambleas/<int:pk>/problemas/", views.problem_add, name="problem-add"),
+    path("problemas/<int:pk>/mover/", views.problem_move, name="problem-move"),
+    path("propuestas/<int:pk>/", views.project_edit, name="project-edit"),
+    path("propuestas/<int:pk>/enviar/", views.project_submit, name="project-submit"),
+    path("validacion/", views.validation_queue, name="validation-queue"),
+    path("validacion/<int:pk>/decidir/", views.project_decide, name="project-decide"),
 ]

@@ -100,7 +100,63 @@ def world(council_a, council_b, commune_a, commune_b):
     from consultations.services import consultation_create_next
 
     draft_round = consultation_create_next()
-    return {"people": people, "claim": claim, "file": private_file, "round": draft_round}
+    open_round = _round_in_assemblies(commune_a, council_a, people["spokesperson_a_executive"])
+    return {
+        "people": people,
+        "claim": claim,
+        "file": private_file,
+        "round": draft_round,
+        "open_round": open_round,
+    }
+
+
+def _round_in_assemblies(commune, council, spokesperson):
+    """A round in its assemblies phase, with an assembly of A, a problem and a proposal."""
+    from django.utils import timezone
+
+    from consultations.models import Assembly, Consultation, Problem, Project
+
+    now = timezone.now()
+    day = datetime.timedelta(days=1)
+    consultation = Consultation.objects.create(
+        name="Consulta abierta",
+        year=2030,
+        quarter=1,
+        phase=Consultation.Phase.ASSEMBLIES,
+        funder_by_rank=["national"],
+        assemblies_open_at=now - day,
+        validation_opens_at=now + 10 * day,
+        voting_opens_at=now + 20 * day,
+        voting_closes_at=now + 21 * day,
+        tally_deadline_at=now + 23 * day,
+    )
+    minutes = commune_file_store(
+        commune=commune, uploaded=SimpleUploadedFile("acta.pdf", tiny_pdf()), by=spokesperson
+    )
+    assembly = Assembly.objects.create(
+        consultation=consultation,
+        commune=commune,
+        held_on=now.date(),
+        place="Casa comunal",
+        attendance=5,
+        eligible=10,
+        quorum_required=2,
+        quorum_reached=True,
+        minutes=minutes,
+        recorded_by=spokesperson,
+    )
+    assembly.councils.set([council])
+    problem = Problem.objects.create(assembly=assembly, title="Agua", priority=1)
+    Problem.objects.create(assembly=assembly, title="Luz", priority=2)
+    Project.objects.create(
+        consultation=consultation, commune=commune, title="Tubería", problem=problem
+    )
+    return {
+        "consultation": consultation,
+        "assembly": assembly,
+        "problem": problem,
+        "project": Project.objects.get(title="Tubería"),
+    }
 
 
 def probes(world):
@@ -108,6 +164,8 @@ def probes(world):
     claim, private_file = world["claim"], world["file"]
     commune_code = claim.resident.council.commune.code
     rnd = world["round"].pk
+    open_round = world["open_round"]
+    live, project = open_round["consultation"].pk, open_round["project"].pk
     from django.contrib import admin
 
     found = {
@@ -152,6 +210,52 @@ def probes(world):
             "get",
             reverse("consultations:round-move", args=[rnd, "cancel"]),
             None,
+        ),
+        "consultations:round-public": (
+            "get",
+            reverse("consultations:round-public", args=[live]),
+            None,
+        ),
+        "consultations:commune-round": (
+            "get",
+            reverse("consultations:commune-round", args=[commune_code, live]),
+            None,
+        ),
+        "consultations:assembly-create": (
+            "post",
+            reverse("consultations:assembly-create", args=[commune_code, live]),
+            {"place": "x"},
+        ),
+        "consultations:problem-add": (
+            "post",
+            reverse("consultations:problem-add", args=[open_round["assembly"].pk]),
+            {"title": "Vías"},
+        ),
+        "consultations:problem-move": (
+            "post",
+            reverse("consultations:problem-move", args=[open_round["problem"].pk]),
+            {"direction": "down"},
+        ),
+        "consultations:project-create": (
+            "post",
+            reverse("consultations:project-create", args=[commune_code, live]),
+            {"title": "Otra propuesta"},
+        ),
+        "consultations:project-edit": (
+            "get",
+            reverse("consultations:project-edit", args=[project]),
+            None,
+        ),
+        "consultations:project-submit": (
+            "post",
+            reverse("consultations:project-submit", args=[project]),
+            {"action": "submit"},
+        ),
+        "consultations:validation-queue": ("get", reverse("consultations:validation-queue"), None),
+        "consultations:project-decide": (
+            "post",
+            reverse("consultations:project-decide", args=[project]),
+            {"decision": "approve"},
         ),
         "account_confirm_email": ("get", reverse("account_confirm_email", args=["x"]), None),
         "account_reset_password_from_key": (

@@ -2,6 +2,7 @@
 account per role. Deterministic and safe to run again: the same codes and cédulas every time."""
 
 import datetime
+import hashlib
 import io
 import random
 
@@ -10,6 +11,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import StaffRole, User
@@ -174,19 +176,21 @@ ROLE_ACCOUNTS = [
     ("vocera", "Yelitza", "Colmenares", None, None),
     ("residente", "Rosa", "Quintero", None, None),
 ]
-PROJECT_TITLES = [
-    "Rehabilitación del sistema de agua potable",
-    "Sustitución de transformadores del sector",
-    "Asfaltado de la calle principal",
-    "Techado de la cancha deportiva",
-    "Dotación del ambulatorio comunal",
-    "Rehabilitación de la escuela básica",
-    "Casa de cultura comunal",
-    "Galpón para la producción de alimentos",
-    "Radio comunitaria",
-    "Sustitución de ranchos por viviendas",
-    "Alumbrado público de la vía de acceso",
+PROJECT_TITLES = [  # (title, category, the problem it answers)
+    ("Rehabilitación del sistema de agua potable", "water", "Falta de agua en las partes altas"),
+    ("Sustitución de transformadores del sector", "electricity", "Apagones frecuentes"),
+    ("Asfaltado de la calle principal", "roads", "Vías en mal estado"),
+    ("Techado de la cancha deportiva", "sport", "Sin espacios para la juventud"),
+    ("Dotación del ambulatorio comunal", "health", "Ambulatorio sin insumos"),
+    ("Rehabilitación de la escuela básica", "education", "Escuela deteriorada"),
+    ("Galpón para la producción de alimentos", "food", "Alimentos caros y lejos"),
+    ("Alumbrado público de la vía de acceso", "electricity", "Inseguridad de noche"),
 ]
+# A tiny valid PDF standing in for the scanned, signed minutes of the demo assemblies.
+DEMO_MINUTES_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
 CLAIMANTS = 3  # demo accounts with a claim waiting in the spokesperson's queue
 
 
@@ -366,9 +370,8 @@ class Command(BaseCommand):
     def _rounds(self, rng: random.Random) -> None:
         """A round published last quarter, the current one (in validation) and a draft for the
         next quarter, so every cycle page has something real to show."""
-        from django.utils import timezone
 
-        from consultations.models import Consultation, PhaseTransition, Project
+        from consultations.models import Consultation, PhaseTransition
         from consultations.services import ROMAN, consultation_create_next, proposed_dates
 
         phases = ["scheduled", "assemblies", "validation", "voting", "counting", "published"]
@@ -414,22 +417,85 @@ class Command(BaseCommand):
             if reached == "published":
                 consultation.rules_frozen_at = dates["voting_opens_at"]
                 consultation.save(update_fields=["rules_frozen_at"])
-            statuses = ["approved", "approved", "approved", "rejected"]
-            if reached == "validation":
-                statuses = ["approved", "approved", "submitted", "draft", "rejected"]
-            projects = []
-            for commune in Commune.objects.filter(code__startswith="COM-").order_by("code"):
-                for number in range(rng.randint(1, len(statuses))):
-                    projects.append(
-                        Project(
-                            consultation=consultation,
-                            commune=commune,
-                            title=rng.choice(PROJECT_TITLES),
-                            status=statuses[number],
-                        )
-                    )
-            Project.objects.bulk_create(projects)
+            self._assemblies_and_proposals(rng, consultation, reached, dates)
         consultation_create_next(now=now)
+
+    def _assemblies_and_proposals(self, rng, consultation, reached, dates) -> None:
+        """Each demo commune held an assembly (minutes attached), ranked its problems and made
+        proposals, in every state a proposal can be in. Written as the services would have left
+        them on those past dates (the services themselves refuse to write into a past phase)."""
+        from django.core.files.base import ContentFile
+
+        from communes import files
+        from communes.models import CommuneFile
+        from consultations.models import Assembly, Problem, Project
+
+        recorder = User.objects.get(email=f"ministerio@{DEMO_EMAIL_DOMAIN}")
+        statuses = ["approved", "approved", "approved", "rejected"]
+        if reached == "validation":
+            statuses = ["approved", "approved", "submitted", "sent_back", "rejected", "draft"]
+        notes = {
+            "rejected": "El costo no está respaldado por presupuestos.",
+            "sent_back": "Falta indicar el lugar exacto de la obra.",
+        }
+        held_on = timezone.localdate(dates["assemblies_open_at"]) + datetime.timedelta(days=5)
+        for commune in Commune.objects.filter(code__startswith="COM-").order_by("code"):
+            minutes = CommuneFile(
+                commune=commune,
+                kind="pdf",
+                original_name=f"acta-asamblea-{commune.code}.pdf",
+                size=len(DEMO_MINUTES_PDF),
+                sha256=hashlib.sha256(DEMO_MINUTES_PDF).hexdigest(),
+                is_public=True,
+                uploaded_by=recorder,
+            )
+            minutes.file.save(files.storage_name("pdf"), ContentFile(DEMO_MINUTES_PDF), save=True)
+            councils = list(commune.councils.all())
+            eligible = sum(council.residents.count() for council in councils)
+            attendance = max(1, round(eligible * rng.uniform(0.25, 0.6)))
+            required = max(1, -(-eligible * 20 // 100))
+            assembly = Assembly.objects.create(
+                consultation=consultation,
+                commune=commune,
+                held_on=held_on,
+                place=f"Casa comunal de {commune.parish.name}",
+                attendance=min(attendance, eligible) or 1,
+                eligible=eligible,
+                quorum_required=required,
+                quorum_reached=min(attendance, eligible) >= required,
+                minutes=minutes,
+                recorded_by=recorder,
+            )
+            assembly.councils.set(councils)
+            chosen = rng.sample(PROJECT_TITLES, rng.randint(3, len(statuses)))
+            problems = [
+                Problem.objects.create(assembly=assembly, title=problem, priority=rank)
+                for rank, (_title, _category, problem) in enumerate(chosen, start=1)
+            ]
+            Project.objects.bulk_create(
+                Project(
+                    consultation=consultation,
+                    commune=commune,
+                    problem=problem,
+                    title=title,
+                    description=f"{title} en {commune.parish.name}, según lo acordado en asamblea.",
+                    category=category,
+                    estimated_cost_usd=rng.randrange(3000, 10000, 250),
+                    beneficiaries=rng.randint(150, 2500),
+                    place=f"Sector {rng.choice(PLACES)}",
+                    status=status,
+                    decision_note=notes.get(status, ""),
+                    decided_by=recorder
+                    if status in ("approved", "rejected", "sent_back")
+                    else None,
+                    decided_at=dates["validation_opens_at"] + datetime.timedelta(days=2)
+                    if status in ("approved", "rejected", "sent_back")
+                    else None,
+                )
+                for (title, category, _problem), problem, status in zip(
+                    chosen, problems, statuses, strict=False
+                )
+            )
 
     def _user(self, local: str, first: str, last: str) -> User:
         email = f"{local}@{DEMO_EMAIL_DOMAIN}"
