@@ -2,13 +2,15 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from communes.models import CommunalCouncil
+from communes.models import CommunalCouncil, Municipality, State
 
 from .models import Assembly, Problem, Project
 
 
 class AssemblyForm(forms.Form):
-    held_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    held_on = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     place = forms.CharField(label=_("Place"), max_length=200)
     councils = forms.ModelMultipleChoiceField(
         label=_("Councils convened"),
@@ -86,8 +88,20 @@ class DecisionForm(forms.Form):
 
 
 class QueueFilterForm(forms.Form):
-    state = forms.CharField(required=False)
-    municipality = forms.CharField(required=False)
+    state = forms.ModelChoiceField(
+        label=_("State"),
+        queryset=State.objects.order_by("name"),
+        to_field_name="code",
+        required=False,
+        empty_label=_("All states"),
+    )
+    municipality = forms.ModelChoiceField(
+        label=_("Municipality"),
+        queryset=Municipality.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("All municipalities"),
+    )
     category = forms.ChoiceField(
         label=_("Category"),
         choices=[("", _("All categories")), *Project.Category.choices],
@@ -95,6 +109,19 @@ class QueueFilterForm(forms.Form):
     )
     status = forms.ChoiceField(
         label=_("Status"),
-        choices=[("submitted", _("Waiting for a decision")), *Project.Status.choices],
+        choices=[
+            ("submitted", _("Waiting for a decision")),
+            *[(value, label) for value, label in Project.Status.choices if value != "submitted"],
+        ],
         required=False,
     )
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(data, **kwargs)
+        state_code = (data or {}).get("state") or ""
+        self.fields["municipality"].queryset = Municipality.objects.filter(
+            state__code=state_code
+        ).order_by("name")
+        if not state_code:
+            self.fields["municipality"].disabled = True
+            self.fields["municipality"].help_text = _("Choose a state first.")

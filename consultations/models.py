@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from communes.models import Commune
 
@@ -359,11 +360,12 @@ class Project(models.Model):
     """A commune's project proposal for a round; approved ones form the commune's ballot."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        SUBMITTED = "submitted", _("Submitted")
-        SENT_BACK = "sent_back", _("Sent back for correction")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
+        # A proposal (propuesta) is feminine in Spanish: its own context keeps the agreement.
+        DRAFT = "draft", pgettext_lazy("proposal", "Draft")
+        SUBMITTED = "submitted", pgettext_lazy("proposal", "Submitted")
+        SENT_BACK = "sent_back", pgettext_lazy("proposal", "Sent back for correction")
+        APPROVED = "approved", pgettext_lazy("proposal", "Approved")
+        REJECTED = "rejected", pgettext_lazy("proposal", "Rejected")
 
     class Category(models.TextChoices):
         WATER = "water", _("Water")

@@ -124,9 +124,9 @@ def validation_queue(*, user, filters: dict) -> QuerySet[Project]:
     if None not in states:
         projects = projects.filter(commune__parish__municipality__state_id__in=list(states))
     if filters.get("state"):
-        projects = projects.filter(commune__parish__municipality__state__code=filters["state"])
+        projects = projects.filter(commune__parish__municipality__state=filters["state"])
     if filters.get("municipality"):
-        projects = projects.filter(commune__parish__municipality__code=filters["municipality"])
+        projects = projects.filter(commune__parish__municipality=filters["municipality"])
     if filters.get("category"):
         projects = projects.filter(category=filters["category"])
     projects = projects.filter(status=filters.get("status") or Project.Status.SUBMITTED)
