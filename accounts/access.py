@@ -83,6 +83,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "consultations:project-create": SPOKESPEOPLE_OF_A,
     "consultations:project-edit": SPOKESPEOPLE_OF_A,
     "consultations:project-submit": SPOKESPEOPLE_OF_A,
+    "consultations:project-photo-add": SPOKESPEOPLE_OF_A,
     "consultations:validation-queue": frozenset({MINISTRY_STAFF}),
     "consultations:project-decide": frozenset({MINISTRY_STAFF}),
     # django-allauth: signing in and up is for everyone, managing an account for its owner.

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 PDF, JPEG, PNG = "pdf", "jpeg", "png"
+ALL_KINDS = (PDF, JPEG, PNG)
+PICTURES = (JPEG, PNG)
 CONTENT_TYPES = {PDF: "application/pdf", JPEG: "image/jpeg", PNG: "image/png"}
 _SIGNATURES = {PDF: b"%PDF-", JPEG: b"\xff\xd8\xff", PNG: b"\x89PNG\r\n\x1a\n"}
 # A photo of a signed sheet needs far fewer pixels; more is a decompression bomb.
@@ -57,7 +59,7 @@ def _clean_image(data: bytes, kind: str) -> bytes:
             ) from exc
 
 
-def upload_check(uploaded, *, allowed=(PDF, JPEG, PNG), max_bytes=None) -> tuple[str, bytes]:
+def upload_check(uploaded, *, allowed=ALL_KINDS, max_bytes=None) -> tuple[str, bytes]:
     """Return (kind, clean content) of an upload, or raise ValidationError saying what is wrong."""
     max_bytes = max_bytes or settings.UPLOAD_MAX_BYTES
     if uploaded.size > max_bytes:

@@ -256,10 +256,12 @@ def spokesperson_end_term(*, spokesperson: Spokesperson, on: datetime.date, by) 
 
 
 @transaction.atomic
-def commune_file_store(*, commune: Commune, uploaded, by, is_public: bool = False) -> CommuneFile:
+def commune_file_store(
+    *, commune: Commune, uploaded, by, is_public: bool = False, allowed=files.ALL_KINDS
+) -> CommuneFile:
     """Keep an upload for a commune: checked by content, cleaned, stored under a random name."""
     permissions.require(by, "communes.upload_file", commune)
-    kind, data = files.upload_check(uploaded)
+    kind, data = files.upload_check(uploaded, allowed=allowed)
     original_name = os.path.basename(uploaded.name or "")[:255] or kind
     stored = CommuneFile(
         commune=commune,

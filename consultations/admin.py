@@ -2,7 +2,15 @@ from django.contrib import admin
 
 from audit.admin_mixins import AuditedAdmin
 
-from .models import Consultation, Exclusion, PhaseTransition, Project
+from .models import (
+    Assembly,
+    Consultation,
+    Exclusion,
+    PhaseTransition,
+    Problem,
+    Project,
+    ProjectPhoto,
+)
 
 
 class PhaseTransitionInline(admin.TabularInline):
@@ -42,3 +50,29 @@ class ProjectAdmin(AuditedAdmin):
     search_fields = ["title", "commune__name", "commune__code"]
     list_select_related = ["commune", "consultation"]
     autocomplete_fields = ["commune"]
+
+
+class ProblemInline(admin.TabularInline):
+    model = Problem
+    extra = 0
+
+
+@admin.register(Assembly)
+class AssemblyAdmin(AuditedAdmin):
+    """Quorum figures are computed when the assembly is recorded; they are not edited here."""
+
+    list_display = ["commune", "consultation", "held_on", "call", "attendance", "quorum_reached"]
+    list_filter = ["quorum_reached", "call", "consultation"]
+    search_fields = ["commune__name", "commune__code", "place"]
+    list_select_related = ["commune", "consultation"]
+    readonly_fields = ["eligible", "quorum_required", "quorum_reached", "minutes", "recorded_by"]
+    autocomplete_fields = ["commune"]
+    inlines = [ProblemInline]
+
+
+@admin.register(ProjectPhoto)
+class ProjectPhotoAdmin(AuditedAdmin):
+    list_display = ["project", "file", "uploaded_at"]
+    search_fields = ["project__title"]
+    list_select_related = ["project", "file"]
+    raw_id_fields = ["project", "file"]

@@ -441,3 +441,23 @@ class Project(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class ProjectPhoto(models.Model):
+    """A photo of the place or the problem a proposal answers (public once uploaded)."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="photos", verbose_name=_("project")
+    )
+    file = models.ForeignKey(
+        "communes.CommuneFile", on_delete=models.PROTECT, related_name="+", verbose_name=_("file")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        verbose_name = _("project photo")
+        verbose_name_plural = _("project photos")
+
+    def __str__(self):
+        return f"{self.project} · {self.file}"

@@ -835,3 +835,30 @@ def project_decide(*, project, by, decision: str, note: str = ""):
 
     transaction.on_commit(lambda: project_decision_notify_task.delay(locked.pk))
     return locked
+
+
+MAX_PHOTOS_PER_PROJECT = 5
+
+
+@transaction.atomic
+def project_photo_add(*, project, uploaded, by):
+    """Attach a photo (JPEG or PNG, metadata stripped) to a proposal being written."""
+    from communes import files
+    from communes.services import commune_file_store
+
+    from .models import Project, ProjectPhoto
+
+    locked = _project_for_writing(project, by)
+    if locked.status not in (Project.Status.DRAFT, Project.Status.SENT_BACK):
+        _refuse(_("A submitted proposal is locked; take it back to draft to change it."), "locked")
+    if locked.photos.count() >= MAX_PHOTOS_PER_PROJECT:
+        _refuse(
+            _("A proposal has at most %(max)d photos.") % {"max": MAX_PHOTOS_PER_PROJECT},
+            "too_many_photos",
+        )
+    stored = commune_file_store(
+        commune=locked.commune, uploaded=uploaded, by=by, is_public=True, allowed=files.PICTURES
+    )
+    photo = ProjectPhoto.objects.create(project=locked, file=stored)
+    audit.record(actor=by, action="project.add_photo", obj=locked, after={"file": str(stored.pk)})
+    return photo

@@ -27,6 +27,7 @@ urlpatterns = [
     path("problemas/<int:pk>/mover/", views.problem_move, name="problem-move"),
     path("propuestas/<int:pk>/", views.project_edit, name="project-edit"),
     path("propuestas/<int:pk>/enviar/", views.project_submit, name="project-submit"),
+    path("propuestas/<int:pk>/fotos/", views.project_photo_add, name="project-photo-add"),
     path("validacion/", views.validation_queue, name="validation-queue"),
     path("validacion/<int:pk>/decidir/", views.project_decide, name="project-decide"),
 ]

@@ -365,6 +365,22 @@ def project_submit(request, pk):
 
 
 @login_required
+@require_POST
+def project_photo_add(request, pk):
+    project = _project_for(request, pk)
+    upload = request.FILES.get("photo")
+    try:
+        if upload is None:
+            raise ValidationError(_("Choose a photo to upload."))
+        services.project_photo_add(project=project, uploaded=upload, by=request.user)
+    except ValidationError as error:
+        _error_messages(request, error)
+    else:
+        messages.success(request, _("Photo added."))
+    return redirect("consultations:project-edit", pk=pk)
+
+
+@login_required
 def validation_queue(request):
     permissions.require(request.user, "consultations.see_validation_queue")
     filters = QueueFilterForm(request.GET or None)

@@ -251,6 +251,11 @@ def probes(world):
             reverse("consultations:project-submit", args=[project]),
             {"action": "submit"},
         ),
+        "consultations:project-photo-add": (
+            "post",
+            reverse("consultations:project-photo-add", args=[project]),
+            {},
+        ),
         "consultations:validation-queue": ("get", reverse("consultations:validation-queue"), None),
         "consultations:project-decide": (
             "post",

@@ -155,3 +155,21 @@ def test_public_pages_show_the_ballot_and_the_rounds_figures(
     assert "Distrito Capital" in stats and "Agua" in stats
     detail = client.get(reverse("communes:detail", args=[commune_a.code])).content.decode()
     assert round_.name in detail
+
+
+def test_a_proposal_takes_photos_but_not_documents(client, alice, council_a, commune_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from ..communes.test_uploads import jpeg_with_gps, tiny_pdf
+
+    project = proposal(alice, council_a, commune_a)
+    client.force_login(alice)
+    url = reverse("consultations:project-photo-add", args=[project.pk])
+    client.post(url, {"photo": SimpleUploadedFile("calle.jpg", jpeg_with_gps())})
+    assert project.photos.count() == 1
+    page = client.post(url, {"photo": SimpleUploadedFile("foto.jpg", tiny_pdf())}, follow=True)
+    assert "no es un JPEG, PNG" in page.content.decode()
+    assert project.photos.count() == 1
+    for number in range(5):
+        client.post(url, {"photo": SimpleUploadedFile(f"{number}.jpg", jpeg_with_gps())})
+    assert project.photos.count() == 5  # the sixth was refused
