@@ -51,3 +51,21 @@ def test_pages_for_people_have_no_serious_accessibility_issue(phone, alice, carl
         phone.goto(url)
         found += serious_violations(phone)
     assert found == []
+
+
+def test_assembly_and_validation_pages_have_no_serious_accessibility_issue(
+    phone, alice, council_a, commune_a, browser, live_server
+):
+    from ..consultations.test_proposal_pages import proposal
+
+    project = proposal(alice, council_a, commune_a)
+    sign_in(phone, "alice@example.org")
+    found = []
+    for url in [
+        f"/comunas/{commune_a.code}/consultas/{project.consultation_id}/",
+        f"/propuestas/{project.pk}/",
+        f"/consultas/{project.consultation_id}/",
+    ]:
+        phone.goto(url)
+        found += serious_violations(phone)
+    assert found == []
