@@ -657,7 +657,7 @@ def project_create(*, consultation: Consultation, commune: Commune, by, title: s
     from .models import Assembly, Project
 
     permissions.require(by, "consultations.write_for_commune", commune)
-    locked = _locked(consultation)
+    locked = _locked(consultation)  # also serialises two tabs adding the last allowed proposal
     _require_phase(
         locked,
         [Phase.ASSEMBLIES],
@@ -667,7 +667,6 @@ def project_create(*, consultation: Consultation, commune: Commune, by, title: s
         consultation=locked, commune=commune, quorum_reached=True
     ).exists():
         _refuse(_("Record an assembly with quorum first: only it can back proposals."), "no_quorum")
-    Commune.objects.select_for_update().get(pk=commune.pk)  # two tabs cannot both add the 8th
     active = Project.objects.filter(consultation=locked, commune=commune).exclude(
         status=Project.Status.REJECTED
     )

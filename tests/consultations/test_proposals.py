@@ -336,3 +336,35 @@ def test_nothing_changes_after_voting_opens(submitted, alice):
         )
     with pytest.raises(ValidationError):
         services.project_withdraw(project=submitted, by=alice)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_adding_the_last_allowed_proposal_at_once_add_one(alice, council_a, commune_a):
+    import threading
+
+    from django.db import connection
+
+    round_ = open_round(max_options=2)
+    census(council_a, adults=9)
+    record(round_, commune_a, alice, councils=[council_a], attendance=5)
+    services.project_create(consultation=round_, commune=commune_a, by=alice, title="Primera")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def add(title):
+        try:
+            barrier.wait()
+            services.project_create(consultation=round_, commune=commune_a, by=alice, title=title)
+            outcomes.append("added")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add, args=(f"Tab {n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["added", "refused"]
+    assert Project.objects.filter(consultation=round_).count() == 2
