@@ -8,21 +8,9 @@ from .cedula import cedula_normalise
 from .models import Commune, Municipality, State
 
 
-class CommuneFilterForm(forms.Form):
-    """The directory's search and filters; every field is optional."""
+class TerritoryFilterForm(forms.Form):
+    """A state and, once a state is chosen, one of its municipalities; both optional."""
 
-    q = forms.CharField(
-        label=_("Search"),
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(
-            attrs={
-                "type": "search",
-                "placeholder": _("Name, code or parish"),
-                "autocomplete": "off",
-            }
-        ),
-    )
     state = forms.ModelChoiceField(
         label=_("State"),
         queryset=State.objects.order_by("name"),
@@ -36,17 +24,6 @@ class CommuneFilterForm(forms.Form):
         to_field_name="code",
         required=False,
         empty_label=_("All municipalities"),
-    )
-    kind = forms.ChoiceField(
-        label=_("Kind"),
-        choices=[("", _("Communes and circuits")), *Commune.Kind.choices],
-        required=False,
-    )
-    per_page = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=settings.DIRECTORY_MAX_PAGE_SIZE,
-        widget=forms.HiddenInput,
     )
 
     def __init__(self, data=None, **kwargs):
@@ -67,6 +44,35 @@ class CommuneFilterForm(forms.Form):
         if municipality is not None and state is not None and municipality.state_id != state.pk:
             cleaned["municipality"] = None
         return cleaned
+
+
+class CommuneFilterForm(TerritoryFilterForm):
+    """The directory's search and filters; every field is optional."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": _("Name, code or parish"),
+                "autocomplete": "off",
+            }
+        ),
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[("", _("Communes and circuits")), *Commune.Kind.choices],
+        required=False,
+    )
+    per_page = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=settings.DIRECTORY_MAX_PAGE_SIZE,
+        widget=forms.HiddenInput,
+    )
+    field_order = ["q", "state", "municipality", "kind", "per_page"]
 
 
 class CensusClaimForm(forms.Form):

@@ -2,7 +2,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from communes.models import CommunalCouncil, Municipality, State
+from communes.forms import TerritoryFilterForm
+from communes.models import CommunalCouncil
 
 from .models import Assembly, Problem, Project
 
@@ -87,21 +88,7 @@ class DecisionForm(forms.Form):
     note = forms.CharField(label=_("Reason or note"), max_length=1000, required=False)
 
 
-class QueueFilterForm(forms.Form):
-    state = forms.ModelChoiceField(
-        label=_("State"),
-        queryset=State.objects.order_by("name"),
-        to_field_name="code",
-        required=False,
-        empty_label=_("All states"),
-    )
-    municipality = forms.ModelChoiceField(
-        label=_("Municipality"),
-        queryset=Municipality.objects.none(),
-        to_field_name="code",
-        required=False,
-        empty_label=_("All municipalities"),
-    )
+class QueueFilterForm(TerritoryFilterForm):
     category = forms.ChoiceField(
         label=_("Category"),
         choices=[("", _("All categories")), *Project.Category.choices],
@@ -115,13 +102,3 @@ class QueueFilterForm(forms.Form):
         ],
         required=False,
     )
-
-    def __init__(self, data=None, **kwargs):
-        super().__init__(data, **kwargs)
-        state_code = (data or {}).get("state") or ""
-        self.fields["municipality"].queryset = Municipality.objects.filter(
-            state__code=state_code
-        ).order_by("name")
-        if not state_code:
-            self.fields["municipality"].disabled = True
-            self.fields["municipality"].help_text = _("Choose a state first.")

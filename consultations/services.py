@@ -541,25 +541,29 @@ def assembly_record(
     return assembly
 
 
-def _writable_assembly(assembly, by):
+def _assembly_for_writing(pk: int, by):
+    """Lock an assembly for its commune's spokesperson, during the assemblies phase."""
+    from .models import Assembly
+
+    assembly = (
+        Assembly.objects.select_for_update(of=("self",))
+        .select_related("consultation", "commune")
+        .get(pk=pk)
+    )
     permissions.require(by, "consultations.write_for_commune", assembly.commune)
     _require_phase(
         assembly.consultation,
         [Phase.ASSEMBLIES],
         _("Problems are listed only while the assemblies phase is open."),
     )
+    return assembly
 
 
 @transaction.atomic
 def problem_add(*, assembly, title: str, by):
-    from .models import Assembly, Problem
+    from .models import Problem
 
-    assembly = (
-        Assembly.objects.select_for_update()
-        .select_related("consultation", "commune")
-        .get(pk=assembly.pk)
-    )
-    _writable_assembly(assembly, by)
+    assembly = _assembly_for_writing(assembly.pk, by)
     title = (title or "").strip()
     if not title:
         _refuse(_("Write the problem."), "title")
@@ -572,14 +576,7 @@ def problem_add(*, assembly, title: str, by):
 @transaction.atomic
 def problem_move(*, problem, direction: str, by):
     """Swap a problem with the one above ("up") or below ("down") it in priority."""
-    from .models import Assembly
-
-    assembly = (
-        Assembly.objects.select_for_update()
-        .select_related("consultation", "commune")
-        .get(pk=problem.assembly_id)
-    )
-    _writable_assembly(assembly, by)
+    assembly = _assembly_for_writing(problem.assembly_id, by)
     ordered = list(assembly.problems.order_by("priority", "pk"))
     index = next(i for i, item in enumerate(ordered) if item.pk == problem.pk)
     other = index - 1 if direction == "up" else index + 1
