@@ -6,6 +6,7 @@ from communes.forms import TerritoryFilterForm
 from communes.models import CommunalCouncil
 
 from .models import Assembly, Problem, Project
+from .services import EDITABLE_PROJECT_FIELDS
 
 
 class AssemblyForm(forms.Form):
@@ -49,15 +50,7 @@ class ProjectForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = [
-            "title",
-            "description",
-            "category",
-            "estimated_cost_usd",
-            "beneficiaries",
-            "place",
-            "problem",
-        ]
+        fields = EDITABLE_PROJECT_FIELDS
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, **kwargs):

@@ -605,15 +605,8 @@ EDITABLE_PROJECT_FIELDS = [
     "place",
     "problem",
 ]
-REQUIRED_TO_SUBMIT = [
-    "title",
-    "description",
-    "category",
-    "estimated_cost_usd",
-    "beneficiaries",
-    "place",
-    "problem",
-]
+# Photos are optional; every other field must be filled in before submitting.
+REQUIRED_TO_SUBMIT = EDITABLE_PROJECT_FIELDS
 
 
 def _project_for_writing(project, by):
