@@ -82,7 +82,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "consultations:problem-move": SPOKESPEOPLE_OF_A,
     "consultations:project-create": SPOKESPEOPLE_OF_A,
     "consultations:project-edit": SPOKESPEOPLE_OF_A,
-    "consultations:project-submit": SPOKESPEOPLE_OF_A,
+    "consultations:project-withdraw": SPOKESPEOPLE_OF_A,
     "consultations:project-photo-add": SPOKESPEOPLE_OF_A,
     "consultations:validation-queue": frozenset({MINISTRY_STAFF}),
     "consultations:project-decide": frozenset({MINISTRY_STAFF}),

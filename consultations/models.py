@@ -420,8 +420,17 @@ class Project(models.Model):
         verbose_name=_("decided by"),
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    # Bumped by every save: an edit made from a stale page is detected, never silently lost.
+    # Bumped by every save: an edit made from another person's stale page is detected, never
+    # silently lost. Who saved last tells a real conflict from one's own autosave still in flight.
     version = models.PositiveIntegerField(default=1, editable=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last changed by"),
+    )
 
     class Meta:
         ordering = ["commune", "title"]

@@ -683,7 +683,7 @@ def project_update(*, project, by, version: int, changes: dict):
     locked = _project_for_writing(project, by)
     if locked.status not in (Project.Status.DRAFT, Project.Status.SENT_BACK):
         _refuse(_("A submitted proposal is locked; take it back to draft to change it."), "locked")
-    if version != locked.version:
+    if version != locked.version and locked.updated_by_id not in (None, by.pk):
         _refuse(
             _(
                 "Someone else changed this proposal while you were editing it. Reload to see "
@@ -704,6 +704,7 @@ def project_update(*, project, by, version: int, changes: dict):
     for name, value in changes.items():
         setattr(locked, name, value)
     locked.version += 1
+    locked.updated_by = by
     locked.save()
     audit.record(
         actor=by,
@@ -736,7 +737,8 @@ def project_submit(*, project, by):
     before = locked.status
     locked.status = Project.Status.SUBMITTED
     locked.version += 1
-    locked.save(update_fields=["status", "version"])
+    locked.updated_by = by
+    locked.save(update_fields=["status", "version", "updated_by"])
     audit.record(
         actor=by,
         action="project.submit",
@@ -763,7 +765,8 @@ def project_withdraw(*, project, by):
         )
     locked.status = Project.Status.DRAFT
     locked.version += 1
-    locked.save(update_fields=["status", "version"])
+    locked.updated_by = by
+    locked.save(update_fields=["status", "version", "updated_by"])
     audit.record(
         actor=by,
         action="project.withdraw",
@@ -812,7 +815,17 @@ def project_decide(*, project, by, decision: str, note: str = ""):
     locked.decided_by = by
     locked.decided_at = timezone.now()
     locked.version += 1
-    locked.save(update_fields=["status", "decision_note", "decided_by", "decided_at", "version"])
+    locked.updated_by = by
+    locked.save(
+        update_fields=[
+            "status",
+            "decision_note",
+            "decided_by",
+            "decided_at",
+            "version",
+            "updated_by",
+        ]
+    )
     audit.record(
         actor=by,
         action=f"project.{decision}",

@@ -311,7 +311,8 @@ def _project_for(request, pk):
 
 @login_required
 def project_edit(request, pk):
-    """The proposal form; with htmx every change is saved as it is made (autosave)."""
+    """The proposal form. With htmx every change is saved as it is made (autosave); the submit
+    button posts the whole form, so what is submitted is exactly what the page shows."""
     project = _project_for(request, pk)
     form = ProjectForm(request.POST or None, instance=project)
     saved = False
@@ -325,16 +326,25 @@ def project_edit(request, pk):
                     version=form.cleaned_data["version"],
                     changes=form.changes(),
                 )
+                saved = True
+                # htmx adds the last clicked button to an autosave it sends at that moment; only
+                # the form's own post (the button's) submits.
+                if request.POST.get("action") == "submit" and not request.htmx:
+                    project = services.project_submit(project=project, by=request.user)
             except ValidationError as error:
                 form.add_error(None, error)
                 status = 409 if getattr(error, "code", "") == "conflict" else 422
             else:
-                saved = True
                 form = ProjectForm(instance=project)
         else:
             status = 422
-        if not request.htmx and saved:
-            messages.success(request, _("Proposal saved."))
+        if not request.htmx and status == 200:
+            if project.status == Project.Status.SUBMITTED:
+                messages.success(
+                    request, _("Proposal submitted: it is locked while the ministry validates it.")
+                )
+            else:
+                messages.success(request, _("Proposal saved."))
             return redirect("consultations:project-edit", pk=project.pk)
     template = "consultations/project_edit.html"
     if request.htmx:
@@ -347,20 +357,14 @@ def project_edit(request, pk):
 
 @login_required
 @require_POST
-def project_submit(request, pk):
+def project_withdraw(request, pk):
     project = _project_for(request, pk)
-    action = request.POST.get("action")
     try:
-        if action == "withdraw":
-            services.project_withdraw(project=project, by=request.user)
-            messages.success(request, _("The proposal is a draft again."))
-        else:
-            services.project_submit(project=project, by=request.user)
-            messages.success(
-                request, _("Proposal submitted: it is locked while the ministry validates it.")
-            )
+        services.project_withdraw(project=project, by=request.user)
     except ValidationError as error:
         _error_messages(request, error)
+    else:
+        messages.success(request, _("The proposal is a draft again."))
     return redirect("consultations:project-edit", pk=pk)
 
 

@@ -246,10 +246,10 @@ def probes(world):
             reverse("consultations:project-edit", args=[project]),
             None,
         ),
-        "consultations:project-submit": (
+        "consultations:project-withdraw": (
             "post",
-            reverse("consultations:project-submit", args=[project]),
-            {"action": "submit"},
+            reverse("consultations:project-withdraw", args=[project]),
+            {},
         ),
         "consultations:project-photo-add": (
             "post",

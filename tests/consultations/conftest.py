@@ -49,3 +49,22 @@ def scheduled(adam):
     from consultations.services import consultation_schedule
 
     return consultation_schedule(consultation=make_round(), by=adam, now=NOW)
+
+
+@pytest.fixture
+def dora(council_a, commune_a):
+    """Dora, finance spokesperson of commune A (Alice's colleague)."""
+    from communes.models import Spokesperson
+
+    from ..conftest import make_resident, make_user
+
+    user = make_user("dora@example.org")
+    resident = make_resident(council_a, "V-16161616", "Dora Finanzas", user=user)
+    Spokesperson.objects.create(
+        resident=resident,
+        commune=commune_a,
+        unit=Spokesperson.Unit.FINANCE,
+        term_start=datetime.date(2025, 1, 1),
+        term_end=datetime.date(2028, 1, 1),
+    )
+    return user

@@ -33,12 +33,12 @@ def test_autosave_saves_a_change_and_returns_the_new_version(client, alice, coun
 
 
 def test_a_stale_page_gets_the_conflict_message_and_overwrites_nothing(
-    client, alice, council_a, commune_a
+    client, alice, dora, council_a, commune_a
 ):
     project = proposal(alice, council_a, commune_a)
     stale = project.version
     services.project_update(
-        project=project, by=alice, version=stale, changes={"place": "Sector La Ceiba"}
+        project=project, by=dora, version=stale, changes={"place": "Sector La Ceiba"}
     )
     client.force_login(alice)
     response = client.post(
@@ -173,3 +173,28 @@ def test_a_proposal_takes_photos_but_not_documents(client, alice, council_a, com
     for number in range(5):
         client.post(url, {"photo": SimpleUploadedFile(f"{number}.jpg", jpeg_with_gps())})
     assert project.photos.count() == 5  # the sixth was refused
+
+
+def test_the_submit_button_saves_the_whole_form_then_submits(client, alice, council_a, commune_a):
+    project = proposal(alice, council_a, commune_a)
+    problem = services.problem_add(
+        assembly=project.commune.assemblies.get(), title="Falta de agua", by=alice
+    )
+    client.force_login(alice)
+    response = client.post(
+        reverse("consultations:project-edit", args=[project.pk]),
+        {
+            "version": project.version,
+            "title": "Agua",
+            "description": "Tubería nueva",
+            "category": "water",
+            "estimated_cost_usd": "9000",
+            "beneficiaries": "700",
+            "place": "Sector La Ceiba",
+            "problem": problem.pk,
+            "action": "submit",
+        },
+        follow=True,
+    )
+    assert "Propuesta enviada" in response.content.decode()
+    assert Project.objects.get().status == Project.Status.SUBMITTED

@@ -251,7 +251,7 @@ def test_submitting_locks_editing_until_taken_back(with_quorum, alice, commune_a
 
 
 def test_two_spokespeople_editing_at_once_are_told_of_the_conflict(
-    with_quorum, alice, commune_a, council_a
+    with_quorum, alice, dora, commune_a, council_a
 ):
     project = services.project_create(
         consultation=with_quorum.consultation, commune=commune_a, by=alice, title="Agua"
@@ -262,9 +262,22 @@ def test_two_spokespeople_editing_at_once_are_told_of_the_conflict(
     )
     with pytest.raises(ValidationError, match="Alguien más cambió esta propuesta"):
         services.project_update(
-            project=project, by=alice, version=seen_by_both, changes={"title": "Agua!"}
+            project=project, by=dora, version=seen_by_both, changes={"title": "Agua!"}
         )
     assert Project.objects.get().title == "Agua potable"
+
+
+def test_ones_own_autosave_still_in_flight_is_not_a_conflict(with_quorum, alice, commune_a):
+    project = services.project_create(
+        consultation=with_quorum.consultation, commune=commune_a, by=alice, title="Agua"
+    )
+    page_version = project.version
+    services.project_update(project=project, by=alice, version=page_version, changes={"place": "A"})
+    # The submit button posts the whole form with the version the page had before that save.
+    services.project_update(
+        project=project, by=alice, version=page_version, changes={"place": "A", "title": "Agua!"}
+    )
+    assert Project.objects.get().title == "Agua!"
 
 
 def test_another_communes_spokesperson_cannot_touch_a_proposal(with_quorum, alice, bob, commune_a):
