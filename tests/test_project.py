@@ -222,3 +222,24 @@ def test_the_lock_file_pins_every_declared_dependency_within_its_range():
         version = pinned.get(canonical(requirement.name))
         assert version is not None, f"{requirement.name} is not in requirements.lock: run make lock"
         assert requirement.specifier.contains(version), f"{requirement} but the lock has {version}"
+
+
+def test_manage_py_runs_bare_in_development_mode():
+    """A developer's `python manage.py ...` needs no variables; production sets DEBUG=0."""
+    result = run_manage("check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_web_server_never_defaults_to_development_mode():
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
