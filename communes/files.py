@@ -8,7 +8,6 @@ import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -87,7 +86,3 @@ def storage_name(kind: str) -> str:
     """A random name that says nothing about the file or who sent it."""
     extension = {PDF: "pdf", JPEG: "jpg", PNG: "png"}[kind]
     return f"private/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{extension}"
-
-
-def as_content(data: bytes) -> ContentFile:
-    return ContentFile(data)

@@ -5,6 +5,7 @@ import hashlib
 import os
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -272,7 +273,7 @@ def commune_file_store(
         is_public=is_public,
         uploaded_by=by,
     )
-    stored.file.save(files.storage_name(kind), files.as_content(data), save=False)
+    stored.file.save(files.storage_name(kind), ContentFile(data), save=False)
     try:
         stored.save(force_insert=True)
         audit.record(

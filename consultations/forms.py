@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import Consultation
+from .services import DATE_FIELDS, RULE_FIELDS
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -24,25 +25,11 @@ class ConsultationForm(forms.ModelForm):
 
     class Meta:
         model = Consultation
+        # The name, the phase dates and every rule but the funders (chosen rank by rank below).
         fields = [
             "name",
-            "assemblies_open_at",
-            "validation_opens_at",
-            "voting_opens_at",
-            "voting_closes_at",
-            "tally_deadline_at",
-            "min_age",
-            "max_age",
-            "max_options",
-            "winners_per_commune",
-            "amount_usd",
-            "tie_break",
-            "channels",
-            "voting_hours_start",
-            "voting_hours_end",
-            "min_turnout_percent",
-            "quorum_first_call_percent",
-            "quorum_second_call_percent",
+            *DATE_FIELDS,
+            *[name for name in RULE_FIELDS if name != "funder_by_rank"],
         ]
         widgets = {
             "assemblies_open_at": DATETIME,

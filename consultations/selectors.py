@@ -19,10 +19,7 @@ def consultation_current() -> Consultation | None:
 
 
 def consultations_for_cycle_admin() -> QuerySet[Consultation]:
-    return Consultation.objects.annotate(
-        transition_count=Count("transitions"),
-        exclusion_count=Count("exclusions", distinct=True),
-    ).order_by("-year", "-quarter", "-pk")
+    return Consultation.objects.order_by("-year", "-quarter", "-pk")
 
 
 def consultation_get(*, pk: int) -> Consultation:
@@ -137,9 +134,10 @@ def round_statistics(*, consultation: Consultation) -> dict:
     """How many communes held assemblies, and proposals by status, per state and per category."""
     from .models import Assembly
 
+    # "total" counts every proposal that was submitted (drafts are left out).
     by_status = {
         status: Count("pk", filter=Q(status=status))
-        for status in [Project.Status.SUBMITTED, Project.Status.APPROVED, Project.Status.REJECTED]
+        for status in [Project.Status.APPROVED, Project.Status.REJECTED]
     }
     proposals = Project.objects.filter(consultation=consultation).exclude(
         status=Project.Status.DRAFT

@@ -393,10 +393,12 @@ def validation_queue(request):
         user=request.user, filters=getattr(filters, "cleaned_data", {})
     )
     page = Paginator(projects, 30).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "consultations/validation_queue.html",
-        {"page": page, "filters": filters, "form": DecisionForm()},
+        {"page": page, "filters": filters, "form": DecisionForm(), "query": query.urlencode()},
     )
 
 

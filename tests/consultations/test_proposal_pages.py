@@ -198,3 +198,18 @@ def test_the_submit_button_saves_the_whole_form_then_submits(client, alice, coun
     )
     assert "Propuesta enviada" in response.content.decode()
     assert Project.objects.get().status == Project.Status.SUBMITTED
+
+
+def test_the_queues_pages_keep_its_filters(client, alice, council_a, commune_a, mina):
+    projects = _submitted_projects(alice, council_a, commune_a, 1)
+    for number in range(35):
+        Project.objects.create(
+            consultation=projects[0].consultation,
+            commune=commune_a,
+            title=f"Extra {number}",
+            status=Project.Status.SUBMITTED,
+            category="water",
+        )
+    client.force_login(mina)
+    page = client.get(reverse("consultations:validation-queue"), {"category": "water"})
+    assert "category=water&amp;page=2" in page.content.decode()
