@@ -196,6 +196,10 @@ STORAGES = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# The urns' private keys live outside the database (DESIGN.md §4); back this folder up apart.
+URN_KEY_DIR = Path(os.environ.get("URN_KEY_DIR", VAR_DIR / "urn-keys"))
+# Processes that open the urn in parallel when counting (PostgreSQL only).
+URN_COUNT_WORKERS = int(os.environ.get("URN_COUNT_WORKERS", os.cpu_count() or 1))
 
 # Outgoing email (Django 6.1's MAILERS): SMTP when EMAIL_HOST is set, otherwise the console.
 if os.environ.get("EMAIL_HOST"):

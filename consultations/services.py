@@ -204,11 +204,43 @@ def _ballots_ready(consultation: Consultation, *, by, now) -> None:
 
 consultation_open_assemblies = _transition(Phase.ASSEMBLIES, expected_from=Phase.SCHEDULED)
 consultation_open_validation = _transition(Phase.VALIDATION, expected_from=Phase.ASSEMBLIES)
+
+
+def _voting_opens(consultation: Consultation, *, by, now) -> None:
+    """The ballots are ready; the urn gets its key pair and the published lot seed."""
+    from voting.services import urn_open
+
+    _ballots_ready(consultation, by=by, now=now)
+    urn_open(consultation=consultation, now=now)
+
+
+def _count_starts(consultation: Consultation, *, by, now) -> None:
+    from voting.tasks import consultation_count_task
+
+    transaction.on_commit(lambda: consultation_count_task.delay(consultation.pk))
+
+
+def _count_done(consultation: Consultation, *, by, now) -> None:
+    """Results are published only from a finished count whose three totals agree."""
+    from voting.models import Count
+
+    status = Count.objects.filter(consultation=consultation).values_list("status", flat=True)
+    if status.first() != Count.Status.DONE:
+        _refuse(
+            _("The count has not finished, or its totals do not agree: see the count's status."),
+            "count_not_done",
+        )
+
+
 consultation_open_voting = _transition(
-    Phase.VOTING, expected_from=Phase.VALIDATION, checks=_ballots_ready
+    Phase.VOTING, expected_from=Phase.VALIDATION, checks=_voting_opens
 )
-consultation_close_voting = _transition(Phase.COUNTING, expected_from=Phase.VOTING)
-consultation_publish = _transition(Phase.PUBLISHED, expected_from=Phase.COUNTING)
+consultation_close_voting = _transition(
+    Phase.COUNTING, expected_from=Phase.VOTING, checks=_count_starts
+)
+consultation_publish = _transition(
+    Phase.PUBLISHED, expected_from=Phase.COUNTING, checks=_count_done
+)
 
 TRANSITION_FROM = {
     Phase.SCHEDULED: consultation_open_assemblies,
@@ -406,6 +438,17 @@ def consultations_advance_due(*, now=None) -> list[tuple[int, str, str]]:
                     break
                 moved.append((pk, from_phase, to))
     return moved
+
+
+def consultations_awaiting_count() -> list[int]:
+    """Rounds in counting whose count has not run or waits for the urn's key."""
+    from voting.models import Count
+
+    return list(
+        Consultation.objects.filter(phase=Phase.COUNTING)
+        .exclude(count__status__in=[Count.Status.DONE, Count.Status.DISCREPANCY])
+        .values_list("pk", flat=True)
+    )
 
 
 # Assemblies, problems and proposals ---------------------------------------------------------

@@ -1,7 +1,7 @@
 """The round's jobs, and its orchestration across apps: what happens after a round enters a phase.
 
-The voting issue adds the count after a round enters "counting", and the funding issue the
-allocations after it enters "published", here in ``consultations_advance_due_task``.
+Entering "counting" starts the count (on commit); the tick also restarts any count that has not
+finished (a killed worker, a private key that arrived late), so none is left behind.
 """
 
 from celery import shared_task
@@ -19,8 +19,14 @@ RETRY = {
 
 @shared_task(**RETRY)
 def consultations_advance_due_task():
-    """Every minute: move the rounds whose dates have come (safe to run late or twice)."""
-    return services.consultations_advance_due()
+    """Every minute: move the rounds whose dates have come (safe to run late or twice), and
+    restart the counts that have not finished."""
+    from voting.tasks import consultation_count_task
+
+    moved = services.consultations_advance_due()
+    for consultation_id in services.consultations_awaiting_count():
+        consultation_count_task.delay(consultation_id)
+    return moved
 
 
 @shared_task(**RETRY)

@@ -63,6 +63,8 @@ def _clean_slate(settings, tmp_path):
     settings.WHITENOISE_AUTOREFRESH = True
     # Uploaded files of a test go to its own folder.
     settings.MEDIA_ROOT = tmp_path / "media"
+    # So are the urns' private keys.
+    settings.URN_KEY_DIR = tmp_path / "urn-keys"
     # A request in an earlier test may have left another language active in this thread.
     translation.activate(settings.LANGUAGE_CODE)
 

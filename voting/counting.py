@@ -1,0 +1,288 @@
+"""The count: open the urn, add up the choices, rank each commune's projects, mark the winners.
+
+Entering "counting" starts it (on commit) and the minute tick retries it until it is done, so a
+killed worker or a key that arrives late only delays it. It is deterministic: run twice, it
+writes the same results. Only totals are stored; the opened ballots live in memory for the
+length of a loop iteration.
+"""
+
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count as Tally
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from psycopg.conninfo import make_conninfo
+
+import audit
+from communes.models import Resident
+from consultations.models import Consultation, Project
+from consultations.services import participating_communes
+
+from . import urn as sealing
+from .models import CommuneResult, Count, ProjectResult, SealedBallot, VotingBookEntry
+from .services import _years_before, voting_day
+
+
+@dataclass
+class OpenedUrn:
+    choices: Counter  # (commune id, project id) → ballots
+    urn: Counter  # commune id → sealed ballots
+    unopened: Counter  # commune id → ballots that did not open with the key
+
+
+def _conninfo() -> str:
+    db = connection.settings_dict
+    params = {
+        "dbname": db["NAME"],
+        "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None,
+        "host": db.get("HOST") or None,
+        "port": str(db["PORT"]) if db.get("PORT") else None,
+    }
+    return make_conninfo(**{k: v for k, v in params.items() if v})
+
+
+def _open_in_workers(consultation_id, public_key, private_key, parts: int) -> OpenedUrn:
+    job = {
+        "conninfo": _conninfo(),
+        "consultation": consultation_id,
+        "parts": parts,
+        "public_key": public_key.hex(),
+        "private_key": private_key.hex(),
+    }
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "voting.urn_worker"],
+            cwd=settings.BASE_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _part in range(parts)
+    ]
+    for part, worker in enumerate(workers):
+        worker.stdin.write(json.dumps({**job, "part": part}) + "\n")
+        worker.stdin.close()
+    opened = OpenedUrn(Counter(), Counter(), Counter())
+    for worker in workers:
+        output = worker.stdout.read()
+        if worker.wait() != 0:
+            raise RuntimeError(f"an urn worker failed with exit code {worker.returncode}")
+        result = json.loads(output)
+        for commune_id, project_id, n in result["choices"]:
+            opened.choices[commune_id, project_id] += n
+        opened.urn.update(dict(result["urn"]))
+        opened.unopened.update(dict(result["unopened"]))
+    return opened
+
+
+def _open_here(consultation_id, public_key, private_key) -> OpenedUrn:
+    opened = OpenedUrn(Counter(), Counter(), Counter())
+    ballots = SealedBallot.objects.filter(consultation_id=consultation_id)
+    for commune_id, sealed in ballots.values_list("commune_id", "sealed").iterator(2000):
+        opened.urn[commune_id] += 1
+        project_id = sealing.unseal(bytes(sealed), public_key, private_key)
+        if project_id is None:
+            opened.unopened[commune_id] += 1
+        else:
+            opened.choices[commune_id, project_id] += 1
+    return opened
+
+
+# Below this many ballots, starting worker processes costs more than it saves.
+PARALLEL_FROM = 20_000
+
+
+def urn_open_all(consultation: Consultation, private_key: bytes) -> OpenedUrn:
+    public_key = bytes(consultation.urn.public_key)
+    parts = max(1, settings.URN_COUNT_WORKERS)
+    if connection.vendor == "postgresql" and parts > 1:
+        ballots = SealedBallot.objects.filter(consultation=consultation).count()
+        if ballots >= PARALLEL_FROM:
+            return _open_in_workers(consultation.pk, public_key, private_key, parts)
+    return _open_here(consultation.pk, public_key, private_key)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    project_id: int
+    votes: int
+    priority: int | None
+    lot: str
+
+
+def rank(candidates: list[Candidate], *, tie_break: str) -> list[tuple[Candidate, bool]]:
+    """Most votes first; ties broken by the round's rule. Returns (candidate, tie_broken)."""
+    if tie_break == Consultation.TieBreak.PRIORITY_THEN_LOT:
+        # A project that answers no named problem comes after those that do.
+        def key(c):
+            return (-c.votes, c.priority if c.priority is not None else 10_000, c.lot)
+    else:
+
+        def key(c):
+            return (-c.votes, c.lot)
+
+    ordered = sorted(candidates, key=key)
+    votes = Counter(c.votes for c in ordered)
+    return [(c, votes[c.votes] > 1) for c in ordered]
+
+
+def eligible_by_commune(consultation: Consultation) -> dict[int, int]:
+    """Residents on the census of each commune within the round's ages on voting day."""
+    day = voting_day(consultation)
+    residents = Resident.objects.filter(birth_date__lte=_years_before(day, consultation.min_age))
+    if consultation.max_age is not None:
+        residents = residents.filter(birth_date__gt=_years_before(day, consultation.max_age + 1))
+    rows = residents.values("council__commune_id").annotate(n=Tally("pk"))
+    return {row["council__commune_id"]: row["n"] for row in rows}
+
+
+def _take_count_lock(consultation_id: int) -> bool:
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [7001, consultation_id])
+        return cursor.fetchone()[0]
+
+
+def consultation_count(*, consultation_id: int, now=None) -> Count | None:
+    """Count a round in "counting". Returns None when another count of it is running."""
+    now = now or timezone.now()
+    started = time.monotonic()
+    with transaction.atomic():
+        if not _take_count_lock(consultation_id):
+            return None
+        consultation = Consultation.objects.select_related("urn").get(pk=consultation_id)
+        if consultation.phase != Consultation.Phase.COUNTING:
+            raise ValidationError(
+                _("Only a round in the counting phase can be counted."), code="wrong_phase"
+            )
+        private_key = sealing.private_key_load(consultation.pk)
+        if private_key is None:
+            count, _created = Count.objects.update_or_create(
+                consultation=consultation,
+                defaults={
+                    "status": Count.Status.WAITING_FOR_KEY,
+                    "problems": [
+                        _("The urn's private key is not in the key folder on this server.")
+                    ],
+                },
+            )
+            return count
+        opened = urn_open_all(consultation, private_key)
+        count = _store_results(consultation, opened, now=now, seconds=time.monotonic() - started)
+    return count
+
+
+def _store_results(consultation, opened: OpenedUrn, *, now, seconds) -> Count:
+    book = dict(
+        VotingBookEntry.objects.filter(consultation=consultation)
+        .values_list("commune")
+        .annotate(n=Tally("pk"))
+        .values_list("commune", "n")
+    )
+    eligible = eligible_by_commune(consultation)
+    on_ballot: dict[int, list[tuple[int, int | None]]] = {}
+    for project_id, commune_id, priority in Project.objects.filter(
+        consultation=consultation,
+        status=Project.Status.APPROVED,
+        commune__in=participating_communes(consultation),
+    ).values_list("pk", "commune_id", "problem__priority"):
+        on_ballot.setdefault(commune_id, []).append((project_id, priority))
+
+    seed = consultation.urn.lot_seed
+    minimum = consultation.min_turnout_percent
+    commune_results, project_results, problems = [], [], []
+    for commune_id in sorted(set(on_ballot) | set(book) | set(opened.urn)):
+        projects = on_ballot.get(commune_id, [])
+        valid = {project_id for project_id, _p in projects}
+        counted = sum(opened.choices[commune_id, project_id] for project_id in valid)
+        votes = counted
+        result = CommuneResult(
+            consultation=consultation,
+            commune_id=commune_id,
+            eligible=eligible.get(commune_id, 0),
+            voting_book=book.get(commune_id, 0),
+            urn=opened.urn.get(commune_id, 0),
+            counted=counted,
+            votes=votes,
+        )
+        if not result.totals_agree:
+            problems.append(
+                _(
+                    "Commune %(id)d: %(book)d in the voting book, %(urn)d in the urn, "
+                    "%(counted)d counted."
+                )
+                % {
+                    "id": commune_id,
+                    "book": result.voting_book,
+                    "urn": result.urn,
+                    "counted": counted,
+                }
+            )
+        turnout = result.turnout_percent
+        if minimum is not None and (turnout is None or turnout < float(minimum)):
+            result.void_reason = _("Turnout below the round's minimum of %(min)s%%.") % {
+                "min": minimum
+            }
+        commune_results.append(result)
+        candidates = [
+            Candidate(
+                project_id=project_id,
+                votes=opened.choices[commune_id, project_id],
+                priority=priority,
+                lot=sealing.lot_key(seed, project_id),
+            )
+            for project_id, priority in projects
+        ]
+        winners_left = 0 if result.void_reason else consultation.winners_per_commune
+        for position, (candidate, tie_broken) in enumerate(
+            rank(candidates, tie_break=consultation.tie_break), start=1
+        ):
+            wins = winners_left > 0 and candidate.votes > 0
+            winners_left -= wins
+            project_results.append(
+                ProjectResult(
+                    project_id=candidate.project_id,
+                    consultation=consultation,
+                    commune_id=commune_id,
+                    online_votes=candidate.votes,
+                    votes=candidate.votes,
+                    rank=position,
+                    is_winner=wins,
+                    priority=candidate.priority,
+                    lot=candidate.lot,
+                    tie_broken=tie_broken,
+                )
+            )
+
+    ProjectResult.objects.filter(consultation=consultation).delete()
+    CommuneResult.objects.filter(consultation=consultation).delete()
+    CommuneResult.objects.bulk_create(commune_results, batch_size=2000)
+    ProjectResult.objects.bulk_create(project_results, batch_size=2000)
+    ballots = sum(opened.urn.values())
+    count, _created = Count.objects.update_or_create(
+        consultation=consultation,
+        defaults={
+            "status": Count.Status.DISCREPANCY if problems else Count.Status.DONE,
+            "ballots": ballots,
+            "finished_at": now,
+            "seconds": round(seconds, 3),
+            "problems": problems,
+        },
+    )
+    audit.record(
+        actor=None,
+        action="consultation.count",
+        obj=consultation,
+        after={"status": count.status, "ballots": ballots, "problems": len(problems)},
+    )
+    return count

@@ -1,0 +1,274 @@
+"""Every write of the vote: the urn made when voting opens, and a vote cast online.
+
+A vote is one SQL statement: it locks the round against closing (``FOR SHARE``), writes the
+voting-book row unless the person is already in it, and only then the sealed ballot. So two tabs,
+two devices or twenty POSTs at once record exactly one vote, and no vote slips in once the round
+has moved on to counting. Votes are not written to the audit trail: the voting book is their
+append-only record, and an audit entry per vote would be one more row sharing the vote's time.
+"""
+
+import datetime
+import random
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Exists, OuterRef
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+import audit
+from communes.models import Commune, Resident
+from consultations.models import Consultation, Exclusion, Project
+
+from . import urn as sealing
+from .models import SealedBallot, Urn, VotingBookEntry
+
+
+def urn_open(*, consultation: Consultation, now: datetime.datetime) -> Urn:
+    """Make the round's key pair and lot seed as voting opens (inside that transition).
+
+    The private key goes to a file outside the database before the urn row is committed, so no
+    ballot can ever be sealed to a key that was not kept.
+    """
+    existing = Urn.objects.filter(consultation=consultation).first()
+    if existing is not None:
+        return existing
+    public_key, private_key = sealing.keypair()
+    sealing.private_key_store(consultation.pk, private_key)
+    urn = Urn.objects.create(
+        consultation=consultation,
+        public_key=public_key,
+        lot_seed=sealing.lot_seed(),
+        created_at=now,
+    )
+    audit.record(
+        actor=None,
+        action="urn.open",
+        obj=consultation,
+        after={"public_key": public_key.hex(), "lot_seed": urn.lot_seed},
+    )
+    return urn
+
+
+def voting_day(consultation: Consultation) -> datetime.date:
+    """The day ages are measured on: the day voting opens (local time)."""
+    return timezone.localdate(consultation.voting_opens_at)
+
+
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def age_on(birth_date: datetime.date, day: datetime.date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+@dataclass(frozen=True)
+class Voter:
+    """What the vote needs to know about a person, read in one query."""
+
+    resident_id: int
+    commune_id: int
+    commune_name: str
+
+
+def refuse(message: str, code: str):
+    raise ValidationError(message, code=code)
+
+
+def _window_problem(consultation: Consultation, now: datetime.datetime) -> None:
+    if consultation.phase != Consultation.Phase.VOTING:
+        if consultation.phase in (Consultation.Phase.COUNTING, Consultation.Phase.PUBLISHED):
+            refuse(_("Voting in this round has closed."), "closed")
+        refuse(_("Voting in this round is not open."), "not_open")
+    if consultation.channels == Consultation.Channels.IN_PERSON:
+        refuse(_("This round is voted in person only, at a voting table."), "in_person_only")
+    if now < consultation.voting_opens_at:
+        refuse(
+            _("Voting opens on %(when)s.")
+            % {
+                "when": formats.date_format(
+                    timezone.localtime(consultation.voting_opens_at), "DATETIME_FORMAT"
+                )
+            },
+            "not_open",
+        )
+    if now >= consultation.voting_closes_at:
+        refuse(_("Voting in this round has closed."), "closed")
+    local = timezone.localtime(now).time()
+    if not (consultation.voting_hours_start <= local < consultation.voting_hours_end):
+        refuse(
+            _("Voting is open from %(start)s to %(end)s. Please come back then.")
+            % {
+                "start": formats.time_format(consultation.voting_hours_start, "TIME_FORMAT"),
+                "end": formats.time_format(consultation.voting_hours_end, "TIME_FORMAT"),
+            },
+            "outside_hours",
+        )
+
+
+def voter_check(*, consultation: Consultation, user, now=None) -> Voter:
+    """Who may vote in this round, or a ValidationError saying which condition failed."""
+    now = now or timezone.now()
+    _window_problem(consultation, now)
+    row = (
+        Resident.objects.filter(user_id=user.pk)
+        .annotate(
+            excluded=Exists(
+                Exclusion.objects.filter(
+                    consultation=consultation, commune_id=OuterRef("council__commune_id")
+                )
+            ),
+            voted=Exists(
+                VotingBookEntry.objects.filter(consultation=consultation, resident=OuterRef("pk"))
+            ),
+        )
+        .values(
+            "pk",
+            "verification",
+            "birth_date",
+            "council__commune_id",
+            "council__commune__name",
+            "council__commune__status",
+            "excluded",
+            "voted",
+        )
+        .first()
+    )
+    if row is None:
+        refuse(
+            _("Your account is not linked to a record of the census. Claim your record first."),
+            "no_resident",
+        )
+    if row["verification"] != Resident.Verification.VERIFIED:
+        refuse(
+            _("Your census record has not been verified yet by your commune's spokespeople."),
+            "unverified",
+        )
+    if row["council__commune__status"] != Commune.Status.ACTIVE or row["excluded"]:
+        refuse(
+            _("Your commune, %(commune)s, is not on this round's vote.")
+            % {"commune": row["council__commune__name"]},
+            "commune_not_on_vote",
+        )
+    day = voting_day(consultation)
+    age = age_on(row["birth_date"], day)
+    if age < consultation.min_age:
+        refuse(
+            _(
+                "You must be at least %(min)d years old on voting day (%(day)s); "
+                "you will be %(age)d."
+            )
+            % {"min": consultation.min_age, "day": formats.date_format(day), "age": age},
+            "too_young",
+        )
+    if consultation.max_age is not None and age > consultation.max_age:
+        refuse(
+            _("This round is for people up to %(max)d years old on voting day (%(day)s).")
+            % {"max": consultation.max_age, "day": formats.date_format(day)},
+            "too_old",
+        )
+    if row["voted"]:
+        refuse(_("You have already voted in this round. Each person votes once."), "already_voted")
+    return Voter(
+        resident_id=row["pk"],
+        commune_id=row["council__commune_id"],
+        commune_name=row["council__commune__name"],
+    )
+
+
+def ballot(*, consultation: Consultation, commune_id: int) -> list[Project]:
+    """The commune's approved projects, in a fresh random order each time (no first place)."""
+    projects = list(
+        Project.objects.filter(
+            consultation=consultation, commune_id=commune_id, status=Project.Status.APPROVED
+        ).only("pk", "title", "description", "category", "estimated_cost_usd", "place")
+    )
+    random.SystemRandom().shuffle(projects)
+    return projects
+
+
+_CAST = """
+WITH open_round AS (
+    SELECT id FROM consultations_consultation
+    WHERE id = %(consultation)s AND phase = 'voting'
+    FOR SHARE
+), book AS (
+    INSERT INTO voting_votingbookentry (consultation_id, resident_id, commune_id, channel, voted_at)
+    SELECT id, %(resident)s, %(commune)s, 'online', %(now)s FROM open_round
+    ON CONFLICT (consultation_id, resident_id) DO NOTHING
+    RETURNING 1
+)
+INSERT INTO voting_sealedballot (receipt, consultation_id, commune_id, sealed)
+SELECT %(receipt)s, %(consultation)s, %(commune)s, %(sealed)s FROM book
+RETURNING receipt
+"""
+
+
+def vote_cast(*, consultation: Consultation, user, project_id: int, now=None) -> str:
+    """Cast a person's online vote; returns the receipt. Refusals raise ValidationError."""
+    now = now or timezone.now()
+    voter = voter_check(consultation=consultation, user=user, now=now)
+    on_ballot = Project.objects.filter(
+        pk=project_id,
+        consultation=consultation,
+        commune_id=voter.commune_id,
+        status=Project.Status.APPROVED,
+    ).exists()
+    if not on_ballot:
+        refuse(_("That project is not on your commune's ballot."), "not_on_ballot")
+    receipt, sealed = sealing.seal(bytes(consultation.urn.public_key), project_id)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CAST,
+                {
+                    "consultation": consultation.pk,
+                    "resident": voter.resident_id,
+                    "commune": voter.commune_id,
+                    "now": now,
+                    "receipt": receipt,
+                    "sealed": sealed,
+                },
+            )
+            written = cursor.fetchone() is not None
+    else:
+        written = _cast_portably(consultation, voter, now, receipt, sealed)
+    if not written:
+        # Another tab or device got there first, or the round closed meanwhile.
+        consultation.refresh_from_db(fields=["phase"])
+        _window_problem(consultation, now)
+        refuse(_("You have already voted in this round. Each person votes once."), "already_voted")
+    return receipt
+
+
+def _cast_portably(consultation, voter, now, receipt, sealed) -> bool:
+    """The same write for the embedded demo database (SQLite serialises writers anyway)."""
+    from django.db import IntegrityError, transaction
+
+    try:
+        with transaction.atomic():
+            if not Consultation.objects.filter(
+                pk=consultation.pk, phase=Consultation.Phase.VOTING
+            ).exists():
+                return False
+            VotingBookEntry.objects.create(
+                consultation=consultation,
+                resident_id=voter.resident_id,
+                commune_id=voter.commune_id,
+                channel=VotingBookEntry.Channel.ONLINE,
+                voted_at=now,
+            )
+            SealedBallot.objects.create(
+                receipt=receipt,
+                consultation=consultation,
+                commune_id=voter.commune_id,
+                sealed=sealed,
+            )
+    except IntegrityError:
+        return False
+    return True
