@@ -1,0 +1,3 @@
+"""The public results (built in voting/results_views.py)."""
+
+urlpatterns = []
