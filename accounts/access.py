@@ -48,12 +48,19 @@ SPOKESPEOPLE_OF_A = frozenset(
     }
 )
 SPOKESPEOPLE = SPOKESPEOPLE_OF_A | {SPOKESPERSON_B}
+# Verified residents of commune A, the commune on the walk's round in voting (B has no ballot).
+VOTERS_OF_A = SPOKESPEOPLE_OF_A | {RESIDENT_A}
 
 # URL name → roles allowed. The objects used by the walk belong to commune A, so "the spokespeople
 # of A" means: of the object's own commune.
 ACCESS: dict[str, frozenset[str]] = {
     # Public pages.
     "home": EVERYONE,
+    # The vote: verified residents of a commune on the vote; receipts are public once it closes.
+    "voting:ballot": VOTERS_OF_A,
+    "voting:vote-confirm": VOTERS_OF_A,
+    "voting:receipt-check": EVERYONE,
+    "voting:urn-receipts": EVERYONE,
     "communes:directory": EVERYONE,
     "communes:detail": EVERYONE,
     "set_language": EVERYONE,

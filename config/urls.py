@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("communes.urls")),
     path("", include("consultations.urls")),
+    path("", include("voting.urls")),
     path("cuenta/", include("accounts.urls")),
     path("cuentas/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

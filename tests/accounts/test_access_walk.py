@@ -101,13 +101,52 @@ def world(council_a, council_b, commune_a, commune_b):
 
     draft_round = consultation_create_next()
     open_round = _round_in_assemblies(commune_a, council_a, people["spokesperson_a_executive"])
+    voting_round = _round_in_voting(commune_a, commune_b)
     return {
+        "voting_round": voting_round,
         "people": people,
         "claim": claim,
         "file": private_file,
         "round": draft_round,
         "open_round": open_round,
     }
+
+
+def _round_in_voting(commune_a, commune_b):
+    """A round in voting now, all day long: commune A has a ballot, B was left off the vote."""
+    from django.utils import timezone
+
+    from consultations.models import Consultation, Exclusion, Project
+    from voting.services import urn_open
+
+    now = timezone.now()
+    hour = datetime.timedelta(hours=1)
+    consultation = Consultation.objects.create(
+        name="Consulta en votación",
+        year=2030,
+        quarter=2,
+        phase=Consultation.Phase.VOTING,
+        funder_by_rank=["national"],
+        assemblies_open_at=now - 3 * hour,
+        validation_opens_at=now - 2 * hour,
+        voting_opens_at=now - hour,
+        voting_closes_at=now + hour,
+        tally_deadline_at=now + 2 * hour,
+        voting_hours_start=datetime.time(0, 0),
+        voting_hours_end=datetime.time(23, 59, 59),
+    )
+    for title in ("Tanque", "Cancha"):
+        Project.objects.create(
+            consultation=consultation,
+            commune=commune_a,
+            title=title,
+            status=Project.Status.APPROVED,
+        )
+    Exclusion.objects.create(
+        consultation=consultation, commune=commune_b, kind="no_ballot", reason="Sin boleta"
+    )
+    urn_open(consultation=consultation, now=now)
+    return consultation
 
 
 def _round_in_assemblies(commune, council, spokesperson):
@@ -168,8 +207,22 @@ def probes(world):
     live, project = open_round["consultation"].pk, open_round["project"].pk
     from django.contrib import admin
 
+    voting = world["voting_round"]
+    on_ballot = voting.projects.first().pk
     found = {
         "home": ("get", reverse("home"), None),
+        "voting:ballot": ("get", reverse("voting:ballot", args=[voting.pk]), None),
+        "voting:vote-confirm": (
+            "post",
+            reverse("voting:vote-confirm", args=[voting.pk]),
+            {"project": on_ballot},
+        ),
+        "voting:receipt-check": ("get", reverse("voting:receipt-check", args=[voting.pk]), None),
+        "voting:urn-receipts": (
+            "get",
+            reverse("voting:urn-receipts", args=[voting.pk, commune_code]),
+            None,
+        ),
         "communes:directory": ("get", reverse("communes:directory"), None),
         "communes:detail": ("get", reverse("communes:detail", args=[commune_code]), None),
         "set_language": ("post", reverse("set_language"), {"language": "es", "next": "/"}),

@@ -1,0 +1,33 @@
+"""Reads of the vote itself: the receipt check and the urn's published receipts."""
+
+from dataclasses import dataclass
+
+from .models import Count, SealedBallot
+
+
+@dataclass(frozen=True)
+class ReceiptFound:
+    commune_name: str
+    commune_code: str
+    counted: bool
+
+
+def receipt_find(*, consultation, receipt: str) -> ReceiptFound | None:
+    row = (
+        SealedBallot.objects.filter(consultation=consultation, receipt=receipt)
+        .values("commune__name", "commune__code")
+        .first()
+    )
+    if row is None:
+        return None
+    counted = Count.objects.filter(consultation=consultation, status=Count.Status.DONE).exists()
+    return ReceiptFound(row["commune__name"], row["commune__code"], counted)
+
+
+def urn_receipts(*, consultation, commune):
+    return (
+        SealedBallot.objects.filter(consultation=consultation, commune=commune)
+        .order_by("receipt")
+        .values_list("receipt", flat=True)
+        .iterator(5000)
+    )

@@ -1,0 +1,141 @@
+"""The online vote (ballot → confirmation → receipt), the receipt check and the urn's receipts.
+
+The receipt is shown once, in the response to the vote itself, and never stored with the person:
+not in the session, not in a message, not in a log. A reload of that page does not re-send the
+vote; the person is in the voting book and is told so.
+"""
+
+import csv
+
+from allauth.core import ratelimit
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from communes.models import Commune
+from consultations.models import Consultation
+
+from . import selectors_vote as selectors
+from . import services, urn
+
+CLOSED = (Consultation.Phase.COUNTING, Consultation.Phase.PUBLISHED)
+
+
+def _consultation(pk: int) -> Consultation:
+    consultation = get_object_or_404(Consultation.objects.select_related("urn"), pk=pk)
+    if consultation.phase in (Consultation.Phase.DRAFT, Consultation.Phase.CANCELLED):
+        raise Http404
+    return consultation
+
+
+def _refused(request, consultation, error: ValidationError, status=403):
+    return render(
+        request,
+        "voting/refused.html",
+        {"consultation": consultation, "reasons": error.messages, "code": error.code},
+        status=status,
+    )
+
+
+def _chosen(request, projects):
+    try:
+        chosen = int(request.POST.get("project", ""))
+    except ValueError:
+        return None
+    return next((project for project in projects if project.pk == chosen), None)
+
+
+@never_cache
+@login_required
+def ballot(request, pk):
+    """GET: the commune's ballot, shuffled. POST: the choice, shown back for confirmation."""
+    consultation = _consultation(pk)
+    try:
+        voter = services.voter_check(consultation=consultation, user=request.user)
+    except ValidationError as error:
+        return _refused(request, consultation, error)
+    projects = services.ballot(consultation=consultation, commune_id=voter.commune_id)
+    context = {"consultation": consultation, "voter": voter, "projects": projects}
+    if request.method == "POST":
+        project = _chosen(request, projects)
+        if project is not None:
+            return render(request, "voting/confirm.html", {**context, "project": project})
+        context["error"] = _("Choose one project of the ballot.")
+        return render(request, "voting/ballot.html", context, status=422)
+    return render(request, "voting/ballot.html", context)
+
+
+@never_cache
+@login_required
+@require_POST
+def vote_confirm(request, pk):
+    consultation = _consultation(pk)
+    if not ratelimit.consume(request, action="vote_submit", user=request.user):
+        return _refused(
+            request,
+            consultation,
+            ValidationError(_("Too many attempts. Wait a minute and try again."), code="rate"),
+            status=429,
+        )
+    try:
+        project_id = int(request.POST.get("project", ""))
+    except ValueError:
+        error = ValidationError(_("That project is not on your commune's ballot."), code="bad")
+        return _refused(request, consultation, error, status=400)
+    try:
+        receipt = services.vote_cast(
+            consultation=consultation, user=request.user, project_id=project_id
+        )
+    except ValidationError as error:
+        status = 409 if error.code == "already_voted" else 403
+        return _refused(request, consultation, error, status=status)
+    return render(
+        request,
+        "voting/receipt.html",
+        {"consultation": consultation, "receipt": urn.format_receipt(receipt)},
+    )
+
+
+def receipt_check(request, pk):
+    """Anyone with a receipt can see that its sealed ballot is in the urn, and was counted."""
+    consultation = _consultation(pk)
+    context = {"consultation": consultation, "closed": consultation.phase in CLOSED}
+    code = request.GET.get("codigo", "").strip()
+    if code and context["closed"]:
+        context["code"] = code
+        if not ratelimit.consume(request, action="receipt_check"):
+            context["error"] = _("Too many checks from this connection. Wait a minute.")
+            return render(request, "voting/receipt_check.html", context, status=429)
+        context["found"] = selectors.receipt_find(
+            consultation=consultation, receipt=urn.normalise_receipt(code)
+        )
+        if context["found"] is None:
+            context["error"] = _(
+                "No sealed ballot of this round has that receipt. Check that you copied it whole."
+            )
+    return render(request, "voting/receipt_check.html", context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def urn_receipts(request, pk, code):
+    """Every receipt in a commune's urn, once voting has closed, in receipt order."""
+    consultation = _consultation(pk)
+    if consultation.phase not in CLOSED:
+        raise Http404
+    commune = get_object_or_404(Commune, code=code)
+    writer = csv.writer(_Echo())
+    rows = selectors.urn_receipts(consultation=consultation, commune=commune)
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in [["receipt"], *([r] for r in rows)]),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="urna-{consultation.pk}-{code}.csv"'
+    return response
