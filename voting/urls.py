@@ -8,8 +8,6 @@ urlpatterns = [
     path("consultas/<int:pk>/votar/", views.ballot, name="ballot"),
     path("consultas/<int:pk>/votar/confirmar/", views.vote_confirm, name="vote-confirm"),
     path("consultas/<int:pk>/recibo/", views.receipt_check, name="receipt-check"),
-    path(
-        "consultas/<int:pk>/urna/<str:code>.csv", views.urn_receipts, name="urn-receipts"
-    ),
+    path("consultas/<int:pk>/urna/<str:code>.csv", views.urn_receipts, name="urn-receipts"),
     path("resultados/", include("voting.results_urls")),
 ]
