@@ -13,7 +13,7 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=
 	SECRET_KEY=test-only-secret-key ALLOWED_HOSTS=127.0.0.1,localhost,testserver \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 STATIC_ROOT=var/static-test
 
-.PHONY: help install run test lint system-deps messages bench-import lock
+.PHONY: help install run test lint system-deps messages bench-import bench-count lock
 
 help:
 	@echo "make run     start the app with demo data at http://127.0.0.1:8000 (SQLite, no services)"
@@ -68,3 +68,8 @@ lock: install
 
 bench-import: install
 	$(TEST_ENV) $(PY) bench/import_residents.py
+
+# The national count (6.5 million ballots); the built database is kept for reruns (BENCH_ARGS:
+# e.g. --votes 100000 --communes 200 for a quick run, --rebuild to build it anew).
+bench-count: install
+	$(TEST_ENV) $(PY) bench/count.py $(BENCH_ARGS)

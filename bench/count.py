@@ -1,0 +1,622 @@
+"""Benchmark: count a national round: 5,340 communes, 36,500 projects, 6.5 million sealed ballots.
+
+Target (issue 6): the count, which opens every sealed ballot, in under 120 s and under 1 GB on
+this machine. Runs against a scratch PostgreSQL database on DATABASE_URL's server, named
+`<name>_count_bench`, which it builds once (bulk-loaded with COPY) and keeps: a rerun with the
+same sizes only counts again (`--rebuild` builds it anew). The round's private key lives in
+var/bench-urn-keys, never in the demo's key folder. Prints its figures; the last line is one JSON
+object.
+
+    make bench-count                               # the national size
+    DATABASE_URL=... python bench/count.py --votes 100000 --communes 200    # a quick run
+
+What is measured: the count runs in a child process of this script (so the build's memory is not
+counted), as `voting.counting.consultation_count` in that process with Django set up. `count_s`
+is its wall time. `peak_rss_mb` is the larger of the count process's own peak resident memory
+(getrusage RUSAGE_SELF) and the largest peak among its urn workers (RUSAGE_CHILDREN reports the
+largest child, not their sum); `tree_rss_bound_mb` adds the count process and every worker at
+their peaks, an upper bound for the whole tree at any one moment.
+
+The bench data only: building 6.5 million sealed boxes with crypto_box_seal costs an X25519 key
+exchange each (tens of microseconds), so the ballots here reuse a pool of ephemeral key pairs. A
+sealed box is epk || crypto_box_easy(plaintext, nonce=BLAKE2b-24(epk || pk), pk, esk); built that
+way with a precomputed shared key the bytes have exactly the sealed-box format, and the count
+opens each one with crypto_box_seal_open, a full X25519 per ballot, as it would a real urn.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import multiprocessing
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dj_database_url
+import psycopg
+from nacl import bindings
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+NATIONAL = {"votes": 6_500_000, "communes": 5_340, "projects": 36_500}
+DATA_VERSION = 1  # bump when the shape of the built data changes
+TARGET_SECONDS = 120
+TARGET_MB = 1024
+COUNCILS_PER_COMMUNE = 8
+NON_VOTERS = 0.1  # residents on the census who did not vote, per voter
+KEY_POOL = 4096  # ephemeral key pairs reused across the bench's ballots
+BATCH_COMMUNES = 100  # communes generated and copied per batch in a build worker
+SEED = 6
+BIG_TABLES = ["communes_resident", "voting_votingbookentry", "voting_sealedballot"]
+KEY_DIR = ROOT / "var" / "bench-urn-keys"
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# The database ------------------------------------------------------------------------------
+
+
+def urls() -> tuple[dict, str]:
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/comunas")
+    db = dj_database_url.parse(url)
+    name = f"{db['NAME']}_count_bench"
+    return db, url.rsplit("/", 1)[0] + "/" + name
+
+
+def conninfo(db: dict, name: str) -> dict:
+    return {
+        "host": db["HOST"],
+        "port": db["PORT"] or 5432,
+        "user": db["USER"],
+        "password": db["PASSWORD"] or None,
+        "dbname": name,
+    }
+
+
+def marker_read(bench_url: str) -> dict | None:
+    """The sizes the cached database was built with, or None when it is missing or unfinished."""
+    try:
+        with psycopg.connect(bench_url, connect_timeout=5) as conn:
+            row = conn.execute("SELECT params FROM bench_marker").fetchone()
+    except psycopg.Error:
+        return None
+    return json.loads(row[0]) if row else None
+
+
+def database_recreate(db: dict, name: str) -> None:
+    with psycopg.connect(**conninfo(db, "postgres"), autocommit=True) as server:
+        server.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+# The sealed ballots --------------------------------------------------------------------------
+
+
+def key_pool(public_key: bytes, size: int) -> list[tuple[bytes, bytes, bytes]]:
+    """(ephemeral public key, nonce, shared key) for ``size`` ephemeral key pairs."""
+    pool = []
+    for _n in range(size):
+        epk, esk = bindings.crypto_box_keypair()
+        nonce = hashlib.blake2b(epk + public_key, digest_size=24).digest()
+        pool.append((epk, nonce, bindings.crypto_box_beforenm(public_key, esk)))
+    return pool
+
+
+def seal_with(entry: tuple[bytes, bytes, bytes], plaintext: bytes) -> bytes:
+    epk, nonce, shared = entry
+    return epk + bindings.crypto_box_easy_afternm(plaintext, nonce, shared)
+
+
+def check_sealing() -> None:
+    """A pooled ballot is a true sealed box: the count's crypto_box_seal_open opens it."""
+    from voting import urn as sealing
+
+    public_key, private_key = bindings.crypto_box_keypair()
+    entry = key_pool(public_key, 1)[0]
+    plaintext = sealing.PLAINTEXT.pack(12345, random.getrandbits(64))
+    sealed = seal_with(entry, plaintext)
+    same_size = len(sealed) == len(bindings.crypto_box_seal(plaintext, public_key))
+    opens = bindings.crypto_box_seal_open(sealed, public_key, private_key) == plaintext
+    if not (same_size and opens and sealing.unseal(sealed, public_key, private_key) == 12345):
+        raise SystemExit("the pooled sealing does not make true sealed boxes")
+
+
+def open_cost_us() -> float:
+    """One crypto_box_seal_open on this machine, in microseconds (one core)."""
+    public_key, private_key = bindings.crypto_box_keypair()
+    sealed = bindings.crypto_box_seal(b"\0" * 16, public_key)
+    rounds = 2000
+    started = time.perf_counter()
+    for _n in range(rounds):
+        bindings.crypto_box_seal_open(sealed, public_key, private_key)
+    return (time.perf_counter() - started) / rounds * 1e6
+
+
+# The plan: who lives where and votes for what -------------------------------------------------
+
+
+def plan(votes: int, communes: int, projects: int) -> list[dict]:
+    """Per commune: its id, voters, residents' first id, and its projects' ids and weights."""
+    rng = random.Random(SEED)
+    weights = [rng.uniform(0.3, 1.7) for _c in range(communes)]
+    total = sum(weights)
+    voters = [int(votes * w / total) for w in weights]
+    for index in rng.sample(range(communes), votes - sum(voters)):
+        voters[index] += 1
+    per_commune = [
+        projects // communes + (1 if c < projects % communes else 0) for c in range(communes)
+    ]
+    rng.shuffle(per_commune)
+    rows, resident_id, project_id = [], 1, 1
+    for c in range(communes):
+        on_census = voters[c] + round(voters[c] * NON_VOTERS)
+        ids = list(range(project_id, project_id + per_commune[c]))
+        rows.append(
+            {
+                "id": c + 1,
+                "voters": voters[c],
+                "residents": on_census,
+                "first_resident": resident_id,
+                "projects": ids,
+                "weights": [rng.uniform(0.2, 3.0) for _p in ids],
+            }
+        )
+        resident_id += on_census
+        project_id += per_commune[c]
+    return rows
+
+
+def build_part(job: dict) -> list[tuple[int, int]]:
+    """One build worker: residents, voting book and urn of its communes, streamed with COPY."""
+    from voting import urn as sealing
+
+    rng = random.Random(SEED * 1000 + job["part"])
+    public_key = bytes.fromhex(job["public_key"])
+    pool = key_pool(public_key, KEY_POOL)
+    consultation = job["consultation"]
+    opens = datetime.datetime.fromisoformat(job["voting_opens_at"])
+    window = int((datetime.datetime.fromisoformat(job["voting_closes_at"]) - opens).total_seconds())
+    born = datetime.date(1950, 1, 1)
+    expected = []
+    with psycopg.connect(job["conninfo"]) as conn:
+        conn.execute("SET session_replication_role = replica")  # no FK triggers: the data is ours
+        conn.execute("SET synchronous_commit = off")
+        communes = job["communes"]
+        for start in range(0, len(communes), BATCH_COMMUNES):
+            residents, book, urn = [], [], []
+            for commune in communes[start : start + BATCH_COMMUNES]:
+                cid = commune["id"]
+                first_council = (cid - 1) * COUNCILS_PER_COMMUNE + 1
+                first = commune["first_resident"]
+                for rid in range(first, first + commune["residents"]):
+                    residents.append(
+                        (
+                            rid,
+                            f"V-{10_000_000 + rid}",
+                            f"Persona {rid}",
+                            born + datetime.timedelta(days=rid % 20_000),
+                            "unverified",
+                            first_council + rid % COUNCILS_PER_COMMUNE,
+                        )
+                    )
+                choices = rng.choices(commune["projects"], commune["weights"], k=commune["voters"])
+                tally = dict.fromkeys(commune["projects"], 0)
+                for rid, project_id in zip(
+                    range(first, first + commune["voters"]), choices, strict=True
+                ):
+                    tally[project_id] += 1
+                    book.append(
+                        (
+                            consultation,
+                            rid,
+                            cid,
+                            "online",
+                            opens + datetime.timedelta(seconds=rng.randrange(window)),
+                        )
+                    )
+                    plaintext = sealing.PLAINTEXT.pack(project_id, rng.getrandbits(64))
+                    sealed = seal_with(pool[rng.randrange(KEY_POOL)], plaintext)
+                    urn.append((sealing.receipt_of(sealed), consultation, cid, sealed))
+                expected.extend(tally.items())
+            with conn.cursor() as cursor:
+                copy_rows(
+                    cursor,
+                    "communes_resident "
+                    "(id, cedula, full_name, birth_date, verification, council_id)",
+                    ["int8", "text", "text", "date", "text", "int8"],
+                    residents,
+                )
+                copy_rows(
+                    cursor,
+                    "voting_votingbookentry "
+                    "(consultation_id, resident_id, commune_id, channel, voted_at)",
+                    ["int8", "int8", "int8", "text", "timestamptz"],
+                    book,
+                )
+                copy_rows(
+                    cursor,
+                    "voting_sealedballot (receipt, consultation_id, commune_id, sealed)",
+                    ["text", "int8", "int8", "bytea"],
+                    urn,
+                )
+            conn.commit()
+    return expected
+
+
+def copy_rows(cursor, target: str, types: list[str], rows) -> None:
+    with cursor.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
+
+
+def keys_and_indexes_drop(cursor) -> list[str]:
+    """Drop the big tables' keys and indexes before the load; returns the statements that put
+    them back. Primary keys that foreign keys point at stay (their ids only grow), and foreign
+    keys stay too: the loading sessions skip their triggers."""
+    restore = []
+    for table in BIG_TABLES:
+        cursor.execute(
+            "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint c "
+            "WHERE conrelid = %s::regclass AND contype IN ('p', 'u') AND NOT (contype = 'p' "
+            "AND EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = c.conrelid))",
+            [table],
+        )
+        for name, _kind, definition in cursor.fetchall():
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                    sql.Identifier(table), sql.Identifier(name)
+                )
+            )
+            restore.append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+            [table, table],
+        )
+        for name, definition in cursor.fetchall():
+            cursor.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+            restore.append(definition)
+    return restore
+
+
+def build(db: dict, name: str, bench_url: str, sizes: dict) -> float:
+    started = time.perf_counter()
+    log(
+        f"building {name}: {sizes['votes']:,} ballots, {sizes['communes']:,} communes, "
+        f"{sizes['projects']:,} projects"
+    )
+    database_recreate(db, name)
+    from django.core.management import call_command
+    from django.db import connections
+
+    from consultations.models import Consultation
+    from consultations.services import proposed_dates
+    from voting import urn as sealing
+    from voting.models import Urn
+
+    call_command("migrate", verbosity=0, interactive=False)
+    dates = proposed_dates(2026, 1)
+    consultation = Consultation.objects.create(
+        name="Consulta Popular nacional (banco de pruebas)",
+        year=2026,
+        quarter=1,
+        phase=Consultation.Phase.COUNTING,
+        funder_by_rank=["national"],
+        rules_frozen_at=dates["voting_opens_at"],
+        **dates,
+    )
+    public_key, private_key = sealing.keypair()
+    sealing.private_key_store(consultation.pk, private_key)
+    Urn.objects.create(
+        consultation=consultation,
+        public_key=public_key,
+        lot_seed=sealing.lot_seed(),
+        created_at=dates["voting_opens_at"],
+    )
+    connections.close_all()
+
+    communes = plan(sizes["votes"], sizes["communes"], sizes["projects"])
+    info = conninfo(db, name)
+    with psycopg.connect(**info) as conn, conn.cursor() as cursor:
+        conn.execute("SET session_replication_role = replica")
+        parishes = [row[0] for row in cursor.execute("SELECT id FROM communes_parish ORDER BY id")]
+        rng = random.Random(SEED)
+        copy_rows(
+            cursor,
+            "communes_commune "
+            "(id, code, name, kind, status, registered_on, bank_account, parish_id)",
+            ["int8", "text", "text", "text", "text", "date", "text", "int8"],
+            (
+                (
+                    c["id"],
+                    f"B-{c['id']:05d}",
+                    f"Comuna {c['id']}",
+                    "commune",
+                    "active",
+                    datetime.date(2015, 1, 1),
+                    "",
+                    rng.choice(parishes),
+                )
+                for c in communes
+            ),
+        )
+        copy_rows(
+            cursor,
+            "communes_communalcouncil (id, code, name, families, kind, commune_id)",
+            ["int8", "text", "text", "int4", "text", "int8"],
+            (
+                (
+                    (c["id"] - 1) * COUNCILS_PER_COMMUNE + k + 1,
+                    f"BC-{c['id']:05d}-{k}",
+                    f"Consejo Comunal {k + 1}",
+                    200,
+                    "urban",
+                    c["id"],
+                )
+                for c in communes
+                for k in range(COUNCILS_PER_COMMUNE)
+            ),
+        )
+        copy_rows(
+            cursor,
+            "consultations_project (id, title, status, commune_id, consultation_id, category, "
+            "decision_note, description, place, version)",
+            ["int8", "text", "text", "int8", "int8", "text", "text", "text", "text", "int4"],
+            (
+                (
+                    p,
+                    f"Proyecto {p}",
+                    "approved",
+                    c["id"],
+                    consultation.pk,
+                    "water",
+                    "",
+                    "Banco de pruebas",
+                    "",
+                    0,
+                )
+                for c in communes
+                for p in c["projects"]
+            ),
+        )
+        restore = keys_and_indexes_drop(cursor)
+        conn.commit()
+    log(
+        f"  registry and round ready ({time.perf_counter() - started:.1f} s); "
+        f"generating and copying the ballots"
+    )
+
+    job = {
+        "conninfo": make_conninfo(**{k: str(v) for k, v in info.items() if v}),
+        "consultation": consultation.pk,
+        "public_key": public_key.hex(),
+        "voting_opens_at": dates["voting_opens_at"].isoformat(),
+        "voting_closes_at": dates["voting_closes_at"].isoformat(),
+    }
+    parts = max(1, os.cpu_count() or 1)
+    jobs = [{**job, "part": part, "communes": communes[part::parts]} for part in range(parts)]
+    with multiprocessing.get_context("fork").Pool(parts) as workers:
+        expected = [row for part in workers.map(build_part, jobs) for row in part]
+    log(f"  ballots copied ({time.perf_counter() - started:.1f} s); restoring keys and indexes")
+
+    with psycopg.connect(**info, autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        for statement in restore:
+            conn.execute(statement)
+        for table in [
+            "communes_commune",
+            "communes_communalcouncil",
+            "consultations_project",
+            "communes_resident",
+        ]:
+            conn.execute(
+                sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence({t}, 'id'), (SELECT max(id) FROM {i}))"
+                ).format(t=sql.Literal(table), i=sql.Identifier(table))
+            )
+        conn.execute("CREATE TABLE bench_expected (project_id int8 PRIMARY KEY, votes int4)")
+        with conn.cursor() as cursor:
+            copy_rows(cursor, "bench_expected (project_id, votes)", ["int8", "int4"], expected)
+        log(f"  keys restored ({time.perf_counter() - started:.1f} s); vacuum and analyse")
+        # A real urn is vacuumed by autovacuum during the voting day; the count should not pay
+        # for setting the freshly loaded rows' hint bits.
+        conn.execute("VACUUM (ANALYZE)")
+        conn.execute("CHECKPOINT")
+        conn.execute("CREATE TABLE bench_marker (params text)")
+        conn.execute(
+            "INSERT INTO bench_marker VALUES (%s)",
+            [json.dumps({**sizes, "version": DATA_VERSION, "consultation": consultation.pk})],
+        )
+    built = time.perf_counter() - started
+    log(f"  built in {built:.1f} s")
+    return built
+
+
+# The count ---------------------------------------------------------------------------------
+
+
+def count_child(consultation_id: int) -> None:
+    """In the child process: run the count and print its time and memory as JSON."""
+    import django
+
+    django.setup()
+    from voting.counting import consultation_count
+
+    started = time.perf_counter()
+    count = consultation_count(consultation_id=consultation_id)
+    seconds = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "count_s": round(seconds, 2),
+                "status": count.status if count else None,
+                "ballots": count.ballots if count else 0,
+                "parent_rss_mb": round(own),
+                "worker_rss_mb": round(workers),
+            }
+        )
+    )
+
+
+def count_run(bench_url: str, consultation_id: int) -> dict:
+    env = {**os.environ, "DATABASE_URL": bench_url}
+    child = subprocess.run(  # noqa: S603 -- this very script, with fixed arguments
+        [sys.executable, __file__, "--count-child", str(consultation_id)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def results_check(bench_url: str, consultation_id: int) -> dict:
+    with psycopg.connect(bench_url) as conn:
+        communes, disagreeing = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE NOT (voting_book = urn AND urn = counted)) "
+            "FROM voting_communeresult WHERE consultation_id = %s",
+            [consultation_id],
+        ).fetchone()
+        mismatched = conn.execute(
+            "SELECT count(*) FROM bench_expected e FULL JOIN (SELECT project_id, votes "
+            "FROM voting_projectresult WHERE consultation_id = %s) r USING (project_id) "
+            "WHERE e.votes IS DISTINCT FROM r.votes",
+            [consultation_id],
+        ).fetchone()[0]
+        votes, winners = conn.execute(
+            "SELECT sum(votes), count(*) FILTER (WHERE is_winner) FROM voting_projectresult "
+            "WHERE consultation_id = %s",
+            [consultation_id],
+        ).fetchone()
+    return {
+        "result_communes": communes,
+        "communes_disagreeing": disagreeing,
+        "projects_mismatched": mismatched,
+        "votes_counted": int(votes or 0),
+        "winners": winners,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--votes", type=int, default=NATIONAL["votes"])
+    parser.add_argument("--communes", type=int, default=NATIONAL["communes"])
+    parser.add_argument("--projects", type=int, help="default: the national ratio per commune")
+    parser.add_argument("--rebuild", action="store_true", help="build the data even if cached")
+    parser.add_argument("--count-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    os.environ["URN_KEY_DIR"] = str(KEY_DIR)  # never the demo's key folder
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Run bare, the settings want a key; this scratch database holds no one's data.
+    os.environ.setdefault("SECRET_KEY", "bench-only-scratch-database")
+    if args.count_child is not None:
+        count_child(args.count_child)
+        return 0
+
+    projects = args.projects or round(args.communes * NATIONAL["projects"] / NATIONAL["communes"])
+    if projects < 2 * args.communes:
+        parser.error("every commune needs at least two projects on its ballot")
+    sizes = {"votes": args.votes, "communes": args.communes, "projects": projects}
+    db, bench_url = urls()
+    name = bench_url.rsplit("/", 1)[1]
+    os.environ["DATABASE_URL"] = bench_url
+    import django
+
+    django.setup()
+    check_sealing()
+    log("sealing check: a pooled ballot opens with crypto_box_seal_open: ok")
+
+    marker = marker_read(bench_url)
+    cached = (
+        not args.rebuild
+        and marker is not None
+        and {key: marker.get(key) for key in [*sizes, "version"]}
+        == {**sizes, "version": DATA_VERSION}
+        and (KEY_DIR / f"round-{marker['consultation']}.key").exists()
+    )
+    if cached:
+        log(f"reusing {name} (built with the same sizes); --rebuild builds it anew")
+        build_s = 0.0
+    else:
+        build_s = build(db, name, bench_url, sizes)
+        marker = marker_read(bench_url)
+    consultation_id = marker["consultation"]
+
+    open_us = open_cost_us()
+    cores = os.cpu_count() or 1
+    log(f"counting {sizes['votes']:,} ballots ({open_us:.1f} µs per open on one core here)")
+    measured = count_run(bench_url, consultation_id)
+    check = results_check(bench_url, consultation_id)
+    peak = max(measured["parent_rss_mb"], measured["worker_rss_mb"])
+    workers = int(os.environ.get("URN_COUNT_WORKERS", cores))
+    tree_bound = measured["parent_rss_mb"] + workers * measured["worker_rss_mb"]
+    correct = (
+        measured["status"] == "done"
+        and measured["ballots"] == sizes["votes"]
+        and check["votes_counted"] == sizes["votes"]
+        and check["projects_mismatched"] == 0
+        and check["communes_disagreeing"] == 0
+        and check["result_communes"] == sizes["communes"]
+    )
+    met = correct and measured["count_s"] < TARGET_SECONDS and peak < TARGET_MB
+    log(
+        f"count: {measured['count_s']:.1f} s, status {measured['status']}, "
+        f"{measured['ballots']:,} ballots opened, {check['winners']:,} winners"
+    )
+    log(
+        f"totals agree in every commune: {check['communes_disagreeing'] == 0}; "
+        f"votes per project as generated: {check['projects_mismatched'] == 0}"
+    )
+    log(
+        f"peak memory: count process {measured['parent_rss_mb']} MB, largest urn worker "
+        f"{measured['worker_rss_mb']} MB (whole tree at most {tree_bound} MB)"
+    )
+    log(
+        f"floor set by the opens alone on {cores} cores: "
+        f"{sizes['votes'] * open_us / 1e6 / cores:.0f} s"
+    )
+    log(f"target: under {TARGET_SECONDS} s and {TARGET_MB} MB -> {'met' if met else 'MISSED'}")
+    print(
+        json.dumps(
+            {
+                **sizes,
+                "count_s": measured["count_s"],
+                "peak_rss_mb": peak,
+                "parent_rss_mb": measured["parent_rss_mb"],
+                "worker_rss_mb": measured["worker_rss_mb"],
+                "tree_rss_bound_mb": tree_bound,
+                "build_s": round(build_s, 1),
+                "cached": cached,
+                "status": measured["status"],
+                "ballots_opened": measured["ballots"],
+                "results_match": correct,
+                "winners": check["winners"],
+                "open_us": round(open_us, 1),
+                "open_floor_s": round(sizes["votes"] * open_us / 1e6 / cores, 1),
+                "cores": cores,
+                "target_met": met,
+            }
+        )
+    )
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
