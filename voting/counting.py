@@ -73,7 +73,8 @@ def _open_in_workers(consultation_id, public_key, private_key, parts: int) -> Op
         worker.stdin.close()
     opened = OpenedUrn(Counter(), Counter(), Counter())
     for worker in workers:
-        output = worker.stdout.read()
+        with worker.stdout:
+            output = worker.stdout.read()
         if worker.wait() != 0:
             raise RuntimeError(f"an urn worker failed with exit code {worker.returncode}")
         result = json.loads(output)

@@ -62,3 +62,48 @@ def voting_round(adam, commune_a, commune_b, council_a, council_b):
     ballot_of(consultation, commune_a)
     ballot_of(consultation, commune_b, titles=("Escuela", "Mercado", "Vialidad"))
     return open_voting(consultation, adam)
+
+
+def live_round_for(commune_a, commune_b, **overrides):
+    """A round in voting right now, all day long, made directly: A and B each have a ballot."""
+    from django.utils import timezone
+
+    from consultations.models import Consultation
+    from voting.services import urn_open
+
+    now = timezone.now()
+    hour = datetime.timedelta(hours=1)
+    consultation = Consultation.objects.create(
+        **{
+            "name": "Consulta en curso",
+            "year": 2031,
+            "quarter": 1,
+            "phase": Consultation.Phase.VOTING,
+            "funder_by_rank": ["national"],
+            "assemblies_open_at": now - 3 * hour,
+            "validation_opens_at": now - 2 * hour,
+            "voting_opens_at": now - hour,
+            "voting_closes_at": now + 2 * hour,
+            "tally_deadline_at": now + 3 * hour,
+            "voting_hours_start": datetime.time(0, 0),
+            "voting_hours_end": datetime.time(23, 59, 59),
+            **overrides,
+        }
+    )
+    ballot_of(consultation, commune_a)
+    ballot_of(consultation, commune_b, titles=("Escuela", "Mercado", "Vialidad"))
+    urn_open(consultation=consultation, now=now)
+    return consultation
+
+
+@pytest.fixture
+def live_round(commune_a, commune_b):
+    return live_round_for(commune_a, commune_b)
+
+
+def close_now(consultation):
+    """Put a live round in counting (the count itself is the caller's)."""
+    from consultations.models import Consultation as Round
+
+    Round.objects.filter(pk=consultation.pk).update(phase=Round.Phase.COUNTING)
+    consultation.refresh_from_db()

@@ -1,0 +1,105 @@
+"""The vote as a person makes it: ballot, confirmation, receipt; the receipt check afterwards."""
+
+import re
+
+from django.urls import reverse
+
+from voting import counting
+from voting.models import SealedBallot, VotingBookEntry
+
+from ..conftest import close_response
+from .conftest import close_now, make_voter
+
+
+def receipt_in(response) -> str:
+    return re.search(r'data-receipt="([A-Z2-7-]+)"', response.content.decode()).group(1)
+
+
+def test_ballot_shuffled_confirmation_and_receipt(client, live_round, council_a):
+    client.force_login(make_voter(council_a, 1))
+    url = reverse("voting:ballot", args=[live_round.pk])
+    orders = set()
+    for _ in range(12):
+        page = client.get(url).content.decode()
+        orders.add(tuple(re.findall(r'name="project" value="(\d+)"', page)))
+    assert len(orders) > 1, "the ballot's order must change between visits"
+    assert {len(order) for order in orders} == {3}
+    titles = set(
+        live_round.projects.filter(commune=council_a.commune).values_list("title", flat=True)
+    )
+    assert all(title in page for title in titles)
+    assert "Escuela" not in page  # commune B's ballot
+
+    project = live_round.projects.get(title="Cancha")
+    confirm = client.post(url, {"project": project.pk})
+    assert confirm.status_code == 200
+    assert "Cancha" in confirm.content.decode()
+    assert VotingBookEntry.objects.count() == 0  # choosing is not voting
+
+    voted = client.post(
+        reverse("voting:vote-confirm", args=[live_round.pk]), {"project": project.pk}
+    )
+    assert voted.status_code == 200
+    receipt = receipt_in(voted)
+    assert SealedBallot.objects.filter(receipt=receipt.replace("-", "")).exists()
+    assert voted["Cache-Control"].startswith("max-age=0")
+
+    again = client.post(
+        reverse("voting:vote-confirm", args=[live_round.pk]), {"project": project.pk}
+    )
+    assert again.status_code == 409
+    assert 'data-refusal="already_voted"' in again.content.decode()
+    assert (VotingBookEntry.objects.count(), SealedBallot.objects.count()) == (1, 1)
+    assert client.get(url).status_code == 403
+
+
+def test_choosing_nothing_says_so(client, live_round, council_a):
+    client.force_login(make_voter(council_a, 2))
+    page = client.post(reverse("voting:ballot", args=[live_round.pk]), {"project": ""})
+    assert page.status_code == 422
+    assert 'role="alert"' in page.content.decode()
+
+
+def test_a_forged_post_for_another_communes_project_changes_nothing(client, live_round, council_a):
+    client.force_login(make_voter(council_a, 3))
+    other = live_round.projects.get(title="Escuela")
+    for data in ({"project": other.pk}, {"project": "1; DROP TABLE"}, {}):
+        response = client.post(reverse("voting:vote-confirm", args=[live_round.pk]), data)
+        assert response.status_code in (400, 403)
+    assert (VotingBookEntry.objects.count(), SealedBallot.objects.count()) == (0, 0)
+
+
+def test_signing_in_is_needed(client, live_round):
+    response = client.get(reverse("voting:ballot", args=[live_round.pk]))
+    assert response.status_code == 302
+    assert reverse("account_login") in response["Location"]
+
+
+def test_receipt_check_and_the_urns_receipts(client, live_round, council_a):
+    voter = make_voter(council_a, 4)
+    client.force_login(voter)
+    project = live_round.projects.get(title="Cancha")
+    receipt = receipt_in(
+        client.post(reverse("voting:vote-confirm", args=[live_round.pk]), {"project": project.pk})
+    )
+    client.logout()
+    check = reverse("voting:receipt-check", args=[live_round.pk])
+    assert "data-found" not in client.get(check, {"codigo": receipt}).content.decode()
+    urn_csv = reverse("voting:urn-receipts", args=[live_round.pk, council_a.commune.code])
+    assert client.get(urn_csv).status_code == 404  # not before voting closes
+
+    close_now(live_round)
+    found = client.get(check, {"codigo": receipt.lower().replace("-", " ")}).content.decode()
+    assert f'data-found="{council_a.commune.code}"' in found
+    counting.consultation_count(consultation_id=live_round.pk)
+    found = client.get(check, {"codigo": receipt}).content.decode()
+    assert 'data-found="' in found
+    assert "Cancha" not in found  # the receipt says nothing about the choice
+    missing = client.get(check, {"codigo": "AAAA-BBBB"})
+    assert "data-found" not in missing.content.decode()
+    assert 'id="receipt-error"' in missing.content.decode()
+
+    response = client.get(urn_csv)
+    body = b"".join(response.streaming_content).decode()
+    close_response(response)
+    assert body.splitlines() == ["receipt", receipt.replace("-", "")]
