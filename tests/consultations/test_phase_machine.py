@@ -157,6 +157,11 @@ def test_the_count_and_the_publication_follow_their_dates(scheduled, commune_a):
     with pytest.raises(ValidationError):
         services.consultation_close_voting(consultation=scheduled, now=hours(57))
     services.consultation_close_voting(consultation=scheduled, now=hours(58))
+    with pytest.raises(ValidationError):  # nothing to publish before the count
+        services.consultation_publish(consultation=scheduled, now=hours(120))
+    from voting.counting import consultation_count
+
+    consultation_count(consultation_id=scheduled.pk)
     services.consultation_publish(consultation=scheduled, now=hours(120))
     assert phase_of(scheduled) == Phase.PUBLISHED
     assert [t.to_phase for t in scheduled.transitions.all()] == [
