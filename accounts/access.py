@@ -93,6 +93,16 @@ ACCESS: dict[str, frozenset[str]] = {
     "consultations:project-photo-add": SPOKESPEOPLE_OF_A,
     "consultations:validation-queue": frozenset({MINISTRY_STAFF}),
     "consultations:project-decide": frozenset({MINISTRY_STAFF}),
+    # The results of published rounds and their open data: public.
+    "voting:results-list": EVERYONE,
+    "voting:results-round": EVERYONE,
+    "voting:results-state": EVERYONE,
+    "voting:results-municipality": EVERYONE,
+    "voting:results-commune": EVERYONE,
+    "voting:results-projects-csv": EVERYONE,
+    "voting:results-projects-json": EVERYONE,
+    "voting:results-communes-csv": EVERYONE,
+    "voting:results-communes-json": EVERYONE,
     # django-allauth: signing in and up is for everyone, managing an account for its owner.
     "account_login": EVERYONE,
     "account_signup": EVERYONE,

@@ -1,3 +1,41 @@
-"""The public results (built in voting/results_views.py)."""
+"""The public results (built in voting/results_views.py), under /resultados/."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import results_views as views
+
+urlpatterns = [
+    path("", views.results_list, name="results-list"),
+    path("<int:pk>/", views.results_round, name="results-round"),
+    path("<int:pk>/estados/<str:code>/", views.results_state, name="results-state"),
+    path(
+        "<int:pk>/municipios/<str:code>/",
+        views.results_municipality,
+        name="results-municipality",
+    ),
+    path("<int:pk>/comunas/<str:code>/", views.results_commune, name="results-commune"),
+    path(
+        "<int:pk>/proyectos.csv",
+        views.results_projects_download,
+        {"kind": "csv"},
+        name="results-projects-csv",
+    ),
+    path(
+        "<int:pk>/proyectos.json",
+        views.results_projects_download,
+        {"kind": "json"},
+        name="results-projects-json",
+    ),
+    path(
+        "<int:pk>/comunas.csv",
+        views.results_communes_download,
+        {"kind": "csv"},
+        name="results-communes-csv",
+    ),
+    path(
+        "<int:pk>/comunas.json",
+        views.results_communes_download,
+        {"kind": "json"},
+        name="results-communes-json",
+    ),
+]

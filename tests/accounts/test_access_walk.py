@@ -315,6 +315,24 @@ def probes(world):
             reverse("consultations:project-decide", args=[project]),
             {"decision": "approve"},
         ),
+        # The walk's rounds are not published: their results are a 404 for everyone.
+        "voting:results-list": ("get", reverse("voting:results-list"), None),
+        **{
+            f"voting:results-{name}": (
+                "get",
+                reverse(f"voting:results-{name}", args=[voting.pk]),
+                None,
+            )
+            for name in ["round", "projects-csv", "projects-json", "communes-csv", "communes-json"]
+        },
+        **{
+            f"voting:results-{name}": (
+                "get",
+                reverse(f"voting:results-{name}", args=[voting.pk, code]),
+                None,
+            )
+            for name, code in [("state", "01"), ("municipality", "0101"), ("commune", commune_code)]
+        },
         "account_confirm_email": ("get", reverse("account_confirm_email", args=["x"]), None),
         "account_reset_password_from_key": (
             "get",

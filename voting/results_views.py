@@ -1,0 +1,221 @@
+"""The public results of published rounds: pages by place, and the open-data downloads.
+
+Only rounds in "published" have results; any other round is a 404. The figures come from
+voting.selectors (cached until the next publication or recount); the charts are drawn per
+request from them, in the reader's language.
+"""
+
+import csv
+import hashlib
+import json
+
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from consultations.models import Project
+
+from . import charts, selectors
+
+CATEGORIES = dict(Project.Category.choices)
+
+
+def _percent(value) -> str:
+    return "—" if value is None else f"{number_format(value, decimal_pos=1)} %"
+
+
+def _turnout_chart(chart_id: str, rows: list[dict], *, title: str) -> charts.BarChart:
+    return charts.bar_chart(
+        chart_id=chart_id,
+        title=title,
+        desc=_("Votes as a share of the eligible residents: %(list)s.")
+        % {"list": "; ".join(f"{row['name']}: {_percent(row['turnout'])}" for row in rows)},
+        rows=[(row["name"], row["turnout"] or 0, _percent(row["turnout"]), False) for row in rows],
+        scale_max=100,
+    )
+
+
+def results_list(request):
+    """Every published round, with its national turnout."""
+    return render(request, "voting/results/list.html", {"rounds": selectors.results_rounds()})
+
+
+def results_round(request, pk):
+    """The national summary: turnout by state, winners by category, the round's facts."""
+    consultation = selectors.results_round_get(pk=pk)
+    figures = selectors.results_national(consultation=consultation)
+    categories = [
+        {**row, "label": CATEGORIES.get(row["category"], row["category"])}
+        for row in figures["categories"]
+    ]
+    winners_chart = charts.bar_chart(
+        chart_id="winners-chart",
+        title=_("Winning projects by category"),
+        desc="; ".join(f"{row['label']}: {row['winners']}" for row in categories),
+        rows=[
+            (row["label"], row["winners"], number_format(row["winners"]), False)
+            for row in categories
+        ],
+    )
+    context = {
+        "consultation": consultation,
+        **figures,
+        "categories": categories,
+        "turnout_chart": _turnout_chart(
+            "turnout-chart", figures["states"], title=_("Turnout by state")
+        ),
+        "winners_chart": winners_chart,
+        "category_codes": Project.Category.choices,
+        "project_fields": selectors.PROJECT_FIELDS,
+        "commune_fields": selectors.COMMUNE_FIELDS,
+    }
+    return render(request, "voting/results/round.html", context)
+
+
+def results_state(request, pk, code):
+    """A state: its municipalities' turnout and its communes' winners."""
+    consultation = selectors.results_round_get(pk=pk)
+    figures = selectors.results_state(consultation=consultation, code=code)
+    context = {
+        "consultation": consultation,
+        **figures,
+        "turnout_chart": _turnout_chart(
+            "turnout-chart", figures["municipalities"], title=_("Turnout by municipality")
+        ),
+    }
+    return render(request, "voting/results/state.html", context)
+
+
+def results_municipality(request, pk, code):
+    """A municipality: each commune's turnout and winners."""
+    consultation = selectors.results_round_get(pk=pk)
+    figures = selectors.results_municipality(consultation=consultation, code=code)
+    context = {
+        "consultation": consultation,
+        **figures,
+        "turnout_chart": _turnout_chart(
+            "turnout-chart", figures["communes"], title=_("Turnout by commune")
+        ),
+    }
+    return render(request, "voting/results/municipality.html", context)
+
+
+def results_commune(request, pk, code):
+    """A commune: every project's votes and rank, the winner, and the three totals."""
+    consultation = selectors.results_round_get(pk=pk)
+    figures = selectors.results_commune(consultation=consultation, code=code)
+    projects = [
+        {**row, "category_label": CATEGORIES.get(row["category"], row["category"])}
+        for row in figures["projects"]
+    ]
+    votes_chart = charts.bar_chart(
+        chart_id="votes-chart",
+        title=_("Votes per project"),
+        desc="; ".join(
+            _("%(title)s: %(votes)s votes%(winner)s")
+            % {
+                "title": row["title"],
+                "votes": number_format(row["votes"]),
+                "winner": _(" (winner)") if row["is_winner"] else "",
+            }
+            for row in projects
+        ),
+        rows=[
+            (
+                f"{row['rank']}. {'★ ' if row['is_winner'] else ''}{row['title']}",
+                row["votes"],
+                number_format(row["votes"]),
+                row["is_winner"],
+            )
+            for row in projects
+        ],
+    )
+    context = {
+        "consultation": consultation,
+        **figures,
+        "projects": projects,
+        "votes_chart": votes_chart,
+        "any_tie": any(row["tie_broken"] for row in projects),
+    }
+    return render(request, "voting/results/commune.html", context)
+
+
+# Open data ---------------------------------------------------------------------------------
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _download(request, consultation, *, rows, fields, name: str, kind: str):
+    # The results change only with a new version: a client or proxy holding it need not fetch
+    # it again.
+    version = selectors.results_version(consultation)
+    etag = '"' + hashlib.sha256(f"{consultation.pk}:{name}:{version}".encode()).hexdigest()[:32]
+    etag += '"'
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        return not_modified
+    if kind == "csv":
+        writer = csv.writer(_Echo(), lineterminator="\n")
+        body = _csv_lines(writer, fields, rows)
+        content_type = "text/csv; charset=utf-8"
+    else:
+        body = _json_lines(fields, rows)
+        content_type = "application/json"
+    response = StreamingHttpResponse(body, content_type=content_type)
+    filename = f"resultados-{consultation.pk}-{name}.{kind}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["ETag"] = etag
+    patch_cache_control(response, public=True, max_age=300)
+    return response
+
+
+def _csv_value(value):
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else value
+
+
+def _csv_lines(writer, fields, rows):
+    yield writer.writerow(fields)
+    for row in rows:
+        yield writer.writerow([_csv_value(row[field]) for field in fields])
+
+
+def _json_lines(fields, rows):
+    yield "["
+    separator = "\n"
+    for row in rows:
+        yield separator + json.dumps({field: row[field] for field in fields}, ensure_ascii=False)
+        separator = ",\n"
+    yield "\n]\n"
+
+
+def results_projects_download(request, pk, kind):
+    consultation = selectors.results_round_get(pk=pk)
+    return _download(
+        request,
+        consultation,
+        rows=selectors.project_rows(consultation=consultation),
+        fields=selectors.PROJECT_FIELDS,
+        name="proyectos",
+        kind=kind,
+    )
+
+
+def results_communes_download(request, pk, kind):
+    consultation = selectors.results_round_get(pk=pk)
+    return _download(
+        request,
+        consultation,
+        rows=selectors.commune_rows(consultation=consultation),
+        fields=selectors.COMMUNE_FIELDS,
+        name="comunas",
+        kind=kind,
+    )
