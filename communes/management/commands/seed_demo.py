@@ -9,6 +9,7 @@ import random
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -192,6 +193,9 @@ DEMO_MINUTES_PDF = (
     b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 )
 CLAIMANTS = 3  # demo accounts with a claim waiting in the spokesperson's queue
+VOTER_PREFIX = "votante"  # the demo voters' email addresses: votante0001@… and on
+# The current round's voting hours: the whole day, so the demo can be tried at any time.
+ALL_DAY = (datetime.time(0, 0), datetime.time(23, 59, 59))
 
 
 def _csv(header: str, rows: list[str]) -> io.StringIO:
@@ -208,7 +212,7 @@ class Command(BaseCommand):
             self._census(rng)
             self._spokespeople(rng)
             accounts = self._accounts(first_commune)
-            self._rounds(rng)
+            rounds = self._rounds(rng)
         self.stdout.write(self.style.SUCCESS(_("Demo data ready.")))
         self.stdout.write(
             _("Demo accounts (password for all: %(password)s):") % {"password": DEMO_PASSWORD}
@@ -222,6 +226,8 @@ class Command(BaseCommand):
             )
             % {"secret": DEMO_TOTP_SECRET}
         )
+        for line in rounds:
+            self.stdout.write(line)
 
     def _registry(self, rng: random.Random) -> Commune:
         commune_rows, council_rows = [], []
@@ -367,60 +373,211 @@ class Command(BaseCommand):
         )
         return printed
 
-    def _rounds(self, rng: random.Random) -> None:
-        """A round published last quarter, the current one (in validation) and a draft for the
-        next quarter, so every cycle page has something real to show."""
+    def _rounds(self, rng: random.Random) -> list[str]:
+        """A round published last quarter with its results, the current one in voting (all day
+        long, so the demo residents can vote whenever they try), and a draft for the next
+        quarter, so every cycle page has something real to show. Returns lines to print."""
 
         from consultations.models import Consultation, PhaseTransition
         from consultations.services import ROMAN, consultation_create_next, proposed_dates
 
-        phases = ["scheduled", "assemblies", "validation", "voting", "counting", "published"]
+        history = ["scheduled", "assemblies", "validation"]
         now = timezone.now()
         day = datetime.timedelta(days=1)
-        current_dates = {  # around today, so the current round is mid-way through validation
-            "assemblies_open_at": now - 30 * day,
-            "validation_opens_at": now - 5 * day,
-            "voting_opens_at": now + 7 * day,
-            "voting_closes_at": now + 7 * day + datetime.timedelta(hours=11),
-            "tally_deadline_at": now + 10 * day,
+        current_dates = {  # around today: voting opened yesterday and closes in six days
+            "assemblies_open_at": now - 45 * day,
+            "validation_opens_at": now - 20 * day,
+            "voting_opens_at": now - day,
+            "voting_closes_at": now + 6 * day,
+            "tally_deadline_at": now + 9 * day,
         }
         today = timezone.localdate(now)
         this_quarter = (today.year, (today.month - 1) // 3 + 1)
         last_quarter = (
             (today.year - 1, 4) if this_quarter[1] == 1 else (today.year, this_quarter[1] - 1)
         )
-        for (year, quarter), reached, dates in [
-            (last_quarter, "published", proposed_dates(*last_quarter)),
-            (this_quarter, "validation", current_dates),
+        rounds = {}
+        for (year, quarter), current, dates in [
+            (last_quarter, False, proposed_dates(*last_quarter)),
+            (this_quarter, True, current_dates),
         ]:
+            hours = {"voting_hours_start": ALL_DAY[0], "voting_hours_end": ALL_DAY[1]}
             consultation, created = Consultation.objects.get_or_create(
                 year=year,
                 quarter=quarter,
                 defaults={
                     "name": f"Consulta Popular {year}-{ROMAN[quarter]}",
-                    "phase": reached,
+                    "phase": "validation",
                     "funder_by_rank": ["national"],
+                    **(hours if current else {}),
                     **dates,
                 },
             )
+            rounds[current] = consultation
             if not created:
                 continue
-            # The history the scheduled job would have written, on the round's own dates.
+            # The history the scheduled job would have written, on the round's own dates; from
+            # voting on, the round moves through the services themselves.
             starts = [dates["assemblies_open_at"] - datetime.timedelta(days=20), *dates.values()]
-            for index, phase in enumerate(phases[: phases.index(reached) + 1]):
+            for index, phase in enumerate(history):
                 PhaseTransition.objects.create(
                     consultation=consultation,
-                    from_phase="draft" if index == 0 else phases[index - 1],
+                    from_phase="draft" if index == 0 else history[index - 1],
                     to_phase=phase,
                     at=starts[index],
                 )
-            if reached == "published":
-                consultation.rules_frozen_at = dates["voting_opens_at"]
-                consultation.save(update_fields=["rules_frozen_at"])
-            self._assemblies_and_proposals(rng, consultation, reached, dates)
+            self._assemblies_and_proposals(rng, consultation, current, dates)
+            self._vote(rng, consultation, current=current, now=now)
         consultation_create_next(now=now)
+        return self._rounds_summary(rounds[False], rounds[True])
 
-    def _assemblies_and_proposals(self, rng, consultation, reached, dates) -> None:
+    def _voters(self, rng: random.Random, day: datetime.date) -> list[User]:
+        """The demo voters: census records of every demo commune, verified and linked to an
+        account without a password (nobody signs in as them), made once."""
+        from consultations.services import _years_before
+
+        existing = list(
+            User.objects.filter(email__startswith=VOTER_PREFIX, resident__isnull=False).order_by(
+                "email"
+            )
+        )
+        if existing:
+            return existing
+        verifier = User.objects.get(email=f"ministerio@{DEMO_EMAIL_DOMAIN}")
+        candidates = list(
+            Resident.objects.filter(
+                council__commune__code__startswith="COM-",
+                user__isnull=True,
+                claims__isnull=True,
+                spokesperson_terms__isnull=True,
+                birth_date__lte=_years_before(day, 16),
+            )
+            .select_related("council")
+            .order_by("cedula")
+        )
+        turnout = {}  # per commune, so the results differ from place to place
+        chosen = []
+        for resident in candidates:
+            commune_id = resident.council.commune_id
+            rate = turnout.setdefault(commune_id, rng.uniform(0.3, 0.7))
+            if rng.random() < rate:
+                chosen.append(resident)
+        users = User.objects.bulk_create(
+            User(
+                email=f"{VOTER_PREFIX}{number:04d}@{DEMO_EMAIL_DOMAIN}",
+                first_name=resident.full_name.split(" ")[0],
+                last_name=" ".join(resident.full_name.split(" ")[1:]),
+                password=make_password(None),
+            )
+            for number, resident in enumerate(chosen, start=1)
+        )
+        users = list(
+            User.objects.filter(email__in=[user.email for user in users]).order_by("email")
+        )
+        verified_at = timezone.make_aware(datetime.datetime.combine(day, datetime.time(9)))
+        verified_at -= datetime.timedelta(days=60)
+        for resident, user in zip(chosen, users, strict=True):
+            resident.user = user
+            resident.verification = Resident.Verification.VERIFIED
+            resident.verified_at = verified_at
+            resident.verified_by = verifier
+        Resident.objects.bulk_update(
+            chosen, ["user", "verification", "verified_at", "verified_by"], batch_size=500
+        )
+        return users
+
+    def _vote(self, rng: random.Random, consultation, *, current: bool, now) -> None:
+        """Open the round's voting as the tick would, and have the demo voters vote online through
+        the vote service, at times inside the window and hours. The past round is then closed,
+        counted and published by the services; in the current round only some have voted yet,
+        and never the accounts printed for the demo."""
+        from consultations import services as rounds
+        from consultations.models import Consultation, Project
+        from voting.counting import consultation_count
+        from voting.services import vote_cast, voting_day
+
+        opens = consultation.voting_opens_at
+        rounds.consultation_open_voting(consultation=consultation, by=None, now=opens)
+        consultation = Consultation.objects.select_related("urn").get(pk=consultation.pk)
+        voters = self._voters(rng, voting_day(consultation))
+        ballots: dict[int, list[int]] = {}
+        for commune_id, project_id in (
+            Project.objects.filter(consultation=consultation, status=Project.Status.APPROVED)
+            .order_by("pk")
+            .values_list("commune_id", "pk")
+        ):
+            ballots.setdefault(commune_id, []).append(project_id)
+        favour = {
+            project_id: rng.uniform(0.5, 3.0) for ids in ballots.values() for project_id in ids
+        }
+        commune_of = dict(
+            Resident.objects.filter(user__in=voters).values_list("user_id", "council__commune_id")
+        )
+        if current:  # a third have voted since yesterday; the rest, like the demo accounts, not yet
+            voters = voters[::3]
+            closes = now - datetime.timedelta(minutes=5)
+        else:
+            closes = consultation.voting_closes_at
+        start = timezone.localtime(opens)
+        for user in voters:
+            projects = ballots.get(commune_of[user.pk])
+            if not projects:
+                continue
+            at = opens + datetime.timedelta(
+                seconds=rng.randrange(int((closes - opens).total_seconds()))
+            )
+            local = timezone.localtime(at).time()
+            if not consultation.voting_hours_start <= local < consultation.voting_hours_end:
+                at = start + datetime.timedelta(seconds=rng.randrange(600))
+            choice = rng.choices(projects, [favour[project_id] for project_id in projects])[0]
+            vote_cast(consultation=consultation, user=user, project_id=choice, now=at)
+        if current:
+            return
+        closed = consultation.voting_closes_at
+        rounds.consultation_close_voting(consultation=consultation, by=None, now=closed)
+        consultation_count(
+            consultation_id=consultation.pk, now=closed + datetime.timedelta(minutes=20)
+        )
+        rounds.consultation_publish(
+            consultation=consultation, by=None, now=consultation.tally_deadline_at
+        )
+
+    def _rounds_summary(self, past, current) -> list[str]:
+        from django.utils import formats
+
+        from voting.models import Count, VotingBookEntry
+
+        count = Count.objects.filter(consultation=past).first()
+        voters = User.objects.filter(email__startswith=VOTER_PREFIX).count()
+        return [
+            _("%(round)s: published, %(votes)d votes counted (count: %(status)s).")
+            % {
+                "round": past.name,
+                "votes": count.ballots if count else 0,
+                "status": count.get_status_display() if count else "-",
+            },
+            _(
+                "%(round)s: voting until %(closes)s, from %(start)s to %(end)s every day; "
+                "%(votes)d votes so far. The resident and spokesperson accounts above have "
+                "not voted yet."
+            )
+            % {
+                "round": current.name,
+                "closes": formats.date_format(
+                    timezone.localtime(current.voting_closes_at), "DATETIME_FORMAT"
+                ),
+                "start": formats.time_format(current.voting_hours_start, "TIME_FORMAT"),
+                "end": formats.time_format(current.voting_hours_end, "TIME_FORMAT"),
+                "votes": VotingBookEntry.objects.filter(consultation=current).count(),
+            },
+            _(
+                "%(voters)d demo voters (%(prefix)s0001@… and on) voted online; their accounts "
+                "have no password."
+            )
+            % {"voters": voters, "prefix": VOTER_PREFIX},
+        ]
+
+    def _assemblies_and_proposals(self, rng, consultation, current, dates) -> None:
         """Each demo commune held an assembly (minutes attached), ranked its problems and made
         proposals, in every state a proposal can be in. Written as the services would have left
         them on those past dates (the services themselves refuse to write into a past phase)."""
@@ -432,7 +589,7 @@ class Command(BaseCommand):
 
         recorder = User.objects.get(email=f"ministerio@{DEMO_EMAIL_DOMAIN}")
         statuses = ["approved", "approved", "approved", "rejected"]
-        if reached == "validation":
+        if current:  # some proposals were still on their way when voting opened
             statuses = ["approved", "approved", "submitted", "sent_back", "rejected", "draft"]
         notes = {
             "rejected": "El costo no está respaldado por presupuestos.",
