@@ -198,7 +198,7 @@ def test_a_ballot_that_does_not_open_breaks_the_agreement(voting_round, council_
     close_voting(voting_round)
     count = counting.consultation_count(consultation_id=voting_round.pk)
     assert count.status == "discrepancy"
-    assert "1 in the voting book, 2 in the urn, 1 counted" in count.problems[0]
+    assert "1 en el cuaderno de votación, 2 en la urna, 1 contadas" in count.problems[0]
 
 
 def test_the_tick_counts_a_round_entering_counting(voting_round, council_a, eager_tasks):

@@ -43,13 +43,13 @@ def test_a_verified_resident_of_a_commune_on_the_vote_votes(voting_round, counci
 def test_no_census_record(voting_round):
     code, message = refusal(voting_round, make_user("nadie@example.org"))
     assert code == "no_resident"
-    assert "Claim your record" in message
+    assert "reclama tu registro" in message
 
 
 def test_unverified_record(voting_round, council_a):
     code, message = refusal(voting_round, make_voter(council_a, 2, verified=False))
     assert code == "unverified"
-    assert "not been verified" in message
+    assert "no han verificado" in message
 
 
 def test_commune_left_off_the_vote(voting_round, council_b, commune_b):
@@ -82,7 +82,7 @@ def test_minimum_age_on_voting_day(voting_round, council_a, birth, allowed):
     else:
         code, message = refusal(voting_round, voter)
         assert code == "too_young"
-        assert "at least 15" in message
+        assert "al menos 15 años" in message
 
 
 def test_maximum_age_of_a_youth_round(adam, commune_a, council_a):
@@ -96,7 +96,7 @@ def test_maximum_age_of_a_youth_round(adam, commune_a, council_a):
     )
     code, message = refusal(youth, make_voter(council_a, 7, birth=datetime.date(1991, 1, 6)))
     assert code == "too_old"
-    assert "up to 35" in message
+    assert "hasta 35 años" in message
 
 
 def test_never_twice(voting_round, council_a):
@@ -107,7 +107,7 @@ def test_never_twice(voting_round, council_a):
     )
     code, message = refusal(voting_round, voter, project)
     assert code == "already_voted"
-    assert "once" in message
+    assert "una sola vez" in message
     assert (VotingBookEntry.objects.count(), SealedBallot.objects.count()) == (1, 1)
 
 
@@ -116,7 +116,7 @@ def test_never_for_another_communes_project(voting_round, council_a, commune_b):
         voting_round, make_voter(council_a, 9), first_of(voting_round, commune_b)
     )
     assert code == "not_on_ballot"
-    assert "not on your commune's ballot" in message
+    assert "no está en la boleta de tu comuna" in message
 
 
 def test_never_for_a_project_not_approved(voting_round, council_a, commune_a):
@@ -142,14 +142,14 @@ def test_not_before_voting_opens(adam, commune_a, council_a):
     assert consultation.phase == "validation"
     code, message = refusal(consultation, make_voter(council_a, 11), now=hours(47))
     assert code == "not_open"
-    assert "not open" in message
+    assert "no está abierta" in message
 
 
 def test_not_after_voting_closes(voting_round, council_a):
     close_voting(voting_round)
     code, message = refusal(voting_round, make_voter(council_a, 12), now=hours(59))
     assert code == "closed"
-    assert "closed" in message
+    assert "ya cerró" in message
 
 
 def test_not_past_the_closing_time_even_before_the_tick(voting_round, council_a):
@@ -181,4 +181,4 @@ def test_not_online_when_the_round_is_in_person_only(adam, commune_a, council_a)
     open_voting(consultation, adam)
     code, message = refusal(consultation, make_voter(council_a, 15))
     assert code == "in_person_only"
-    assert "in person" in message
+    assert "en persona" in message
