@@ -43,6 +43,6 @@ def test_a_resident_votes_and_checks_the_receipt(phone, commune_a, commune_b, co
     phone.get_by_role("button", name="Verificar").click()
     status = phone.get_by_role("status")
     expect(status).to_contain_text(commune_a.name)
-    expect(status).to_contain_text("Fue contado.")
+    expect(status).to_contain_text("Fue contada.")
     expect(status).not_to_contain_text("Cancha")
     screenshot(phone, "vote-receipt-check")
