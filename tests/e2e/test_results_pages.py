@@ -1,0 +1,51 @@
+"""The results of a published round, at phone width in Chromium: readable, charts drawn, no
+serious accessibility issue. Screenshots go to test-artifacts/ for a person to look at."""
+
+import pytest
+
+from ..voting.conftest import voting_round  # noqa: F401 (fixtures)
+from ..voting.test_results import published  # noqa: F401
+from .conftest import screenshot
+from .test_accessibility import serious_violations
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_results_pages_at_phone_width(phone, published, commune_a, commune_b):  # noqa: F811
+    pk = published.pk
+    phone.goto(f"/consultas/{pk}/")
+    phone.get_by_role("link", name="Ver los resultados").click()
+    phone.wait_for_url(f"**/resultados/{pk}/")
+    chart = phone.locator("svg[role=img]").first
+    assert chart.is_visible()
+    assert "Distrito Capital" in chart.text_content()
+    # Nothing is wider than the phone: no sideways scrolling of the whole page.
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "results-national")
+    found = serious_violations(phone)
+
+    phone.get_by_role("link", name="Distrito Capital").first.click()
+    phone.wait_for_url(f"**/resultados/{pk}/estados/01/")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "results-state")
+    found += serious_violations(phone)
+
+    phone.get_by_role("link", name="Libertador").first.click()
+    phone.wait_for_url(f"**/resultados/{pk}/municipios/0101/")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "results-municipality")
+    found += serious_violations(phone)
+
+    phone.goto(f"/resultados/{pk}/comunas/{commune_a.code}/")
+    assert phone.locator("table.projects").get_by_text("Agua potable").is_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "results-commune")
+    found += serious_violations(phone)
+
+    phone.goto(f"/resultados/{pk}/comunas/{commune_b.code}/")
+    screenshot(phone, "results-commune-tie")
+    found += serious_violations(phone)
+
+    phone.goto("/resultados/")
+    found += serious_violations(phone)
+    assert found == []
