@@ -47,5 +47,13 @@ def test_results_pages_at_phone_width(phone, published, commune_a, commune_b):  
     found += serious_violations(phone)
 
     phone.goto("/resultados/")
+    screenshot(phone, "results-list")
     found += serious_violations(phone)
     assert found == []
+
+    # The open data streams from the real server (autocommit, a server-side cursor).
+    download = phone.request.get(f"/resultados/{pk}/proyectos.csv")
+    assert download.ok
+    lines = download.text().splitlines()
+    assert lines[0].startswith("round_id,round,state_code") and len(lines) == 1 + 6
+    assert len(phone.request.get(f"/resultados/{pk}/comunas.json").json()) == 2

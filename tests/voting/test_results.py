@@ -464,3 +464,5 @@ def test_a_new_publication_shows_at_once(client, published):
     # Another round published later is listed on the next request.
     Consultation.objects.filter(pk=second.pk).update(phase=Consultation.Phase.PUBLISHED)
     assert len(client.get(list_url).context["rounds"]) == 2
+    # A round published without a count (nothing to vote on) still has its pages.
+    assert get(client, "results-round", second.pk).status_code == 200
