@@ -73,3 +73,7 @@ bench-import: install
 # e.g. --votes 100000 --communes 200 for a quick run, --rebuild to build it anew).
 bench-count: install
 	$(TEST_ENV) $(PY) bench/count.py $(BENCH_ARGS)
+
+# Online votes through gunicorn against PostgreSQL (scratch database comunas_bench_votes).
+bench-votes: install
+	$(TEST_ENV) $(PY) bench/votes.py $(BENCH_ARGS)

@@ -1,0 +1,646 @@
+"""Benchmark: online votes through gunicorn against PostgreSQL, on this machine.
+
+Target (issue: online voting): at least 300 votes/s with p99 under 250 ms, zero errors and zero
+double votes, with the app, the database and this client sharing the machine's cores.
+
+It builds a scratch database (DATABASE_URL's server, database `comunas_bench_votes`, dropped and
+migrated first): a round in `voting` with its urn, open all day, some hundreds of communes with a
+ballot each, and many verified residents already signed in (their sessions are written straight
+into the session table, each with a CSRF token that the client sends as cookie and header, as a
+browser does). Then it starts gunicorn on 127.0.0.1 with the production settings (DEBUG off) and
+runs many simulated voters for a bounded time. The client is one asyncio process speaking raw
+HTTP/1.1 over keep-alive connections, so it takes as little of the shared CPU as it can.
+
+Each voter votes once; some then replay the same POST (it must be refused), and some send their
+vote on two connections at the same instant (exactly one must be recorded). Afterwards it checks
+the database: voting-book rows beyond one per resident, voters acknowledged more than once, urn
+rows against book rows, and that every receipt acknowledged to a client is in the urn. Last, with
+gunicorn stopped, pgbench runs the vote's statements on the same database for a bounded time: the
+database's own ceiling, for comparison.
+
+    make bench-votes            # or: DATABASE_URL=... python bench/votes.py [--workers N ...]
+
+Every simulated voter comes from 127.0.0.1; votes are limited per signed-in person only (see
+"vote_submit" in config/settings.py's ACCOUNT_RATE_LIMITS), so no setting is relaxed for the run.
+Gunicorn's log goes to a temporary file, shown when something failed.
+
+Prints its figures; the last line is one JSON object.
+"""
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dj_database_url
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB_NAME = "comunas_bench_votes"
+TARGET = {"votes_per_s": 300, "p99_ms": 250}
+RECEIPT = re.compile(rb'data-receipt="([A-Z2-7-]+)"')
+# The production-like environment of the Makefile's TEST_ENV, for a run without make.
+DEFAULT_ENV = {
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/comunas",
+    "REDIS_URL": "redis://127.0.0.1:6379/1",
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-only-secret-key",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "0",
+    "SESSION_COOKIE_SECURE": "0",
+    "CSRF_COOKIE_SECURE": "0",
+    "STATIC_ROOT": "var/static-test",
+}
+
+
+def arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker (gthread)")
+    parser.add_argument("--concurrency", type=int, default=48, help="simulated voters at once")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of voting")
+    parser.add_argument("--voters", type=int, default=24_000, help="signed-in residents")
+    parser.add_argument("--communes", type=int, default=300)
+    parser.add_argument("--replay-share", type=float, default=0.10)
+    parser.add_argument("--race-share", type=float, default=0.05)
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    return parser.parse_args()
+
+
+# The scratch database ------------------------------------------------------------------------
+
+
+def server_connection(url: str):
+    db = dj_database_url.parse(url)
+    return psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+def scratch_database() -> str:
+    for name, value in DEFAULT_ENV.items():
+        os.environ.setdefault(name, value)
+    url = os.environ["DATABASE_URL"]
+    with server_connection(url) as server:
+        server.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME))
+        )
+        server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
+    bench_url = url.rsplit("/", 1)[0] + "/" + DB_NAME
+    os.environ["DATABASE_URL"] = bench_url
+    return bench_url
+
+
+def build(args, key_dir: str) -> dict:
+    """The round, its urn, the communes and their ballots, the voters and their sessions."""
+    os.environ["URN_KEY_DIR"] = key_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.models import User
+    from communes.models import CommunalCouncil, Commune, Parish, Resident
+    from consultations.models import Consultation, Project
+    from voting import services
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(11)
+    now = timezone.now()
+    day = datetime.timedelta(days=1)
+
+    def a_round(year, quarter, name):
+        return Consultation.objects.create(
+            name=name,
+            year=year,
+            quarter=quarter,
+            phase=Consultation.Phase.VOTING,
+            assemblies_open_at=now - 40 * day,
+            validation_opens_at=now - 20 * day,
+            voting_opens_at=now - datetime.timedelta(hours=1),
+            voting_closes_at=now + datetime.timedelta(hours=6),
+            tally_deadline_at=now + 7 * day,
+            voting_hours_start=datetime.time(0, 0),
+            voting_hours_end=datetime.time(23, 59, 59, 999_999),
+            funder_by_rank=["national"],
+        )
+
+    consultation = a_round(2099, 1, "Consulta de prueba de carga")
+    services.urn_open(consultation=consultation, now=now)
+    parishes = list(Parish.objects.all())
+    communes = Commune.objects.bulk_create(
+        Commune(
+            code=f"BV-{n:05d}",
+            name=f"Comuna de prueba {n}",
+            parish=rng.choice(parishes),
+            registered_on=datetime.date(2020, 1, 1),
+        )
+        for n in range(args.communes)
+    )
+    councils = CommunalCouncil.objects.bulk_create(
+        CommunalCouncil(commune=commune, code=f"BVC-{commune.code}-{k}", name="CC", families=200)
+        for commune in communes
+        for k in range(2)
+    )
+    projects = Project.objects.bulk_create(
+        Project(
+            consultation=consultation,
+            commune=commune,
+            title=f"Proyecto {k} de {commune.name}",
+            status=Project.Status.APPROVED,
+        )
+        for commune in communes
+        for k in range(4)
+    )
+    ballot = {}
+    for project in projects:
+        ballot.setdefault(project.commune_id, []).append(project.pk)
+
+    password = make_password("bench-voter-password")
+    users = User.objects.bulk_create(
+        (User(email=f"votante{n}@bench.invalid", password=password) for n in range(args.voters)),
+        batch_size=5000,
+    )
+    verifier = User.objects.create(email="vocera@bench.invalid", password=password)
+    today = timezone.localdate()
+    residents = Resident.objects.bulk_create(
+        (
+            Resident(
+                cedula=f"V-{30_000_000 + n}",
+                full_name=f"Votante {n}",
+                birth_date=today.replace(year=today.year - 20 - n % 50, day=1),
+                council=councils[n % len(councils)],
+                user=user,
+                verification=Resident.Verification.VERIFIED,
+                verified_by=verifier,
+                verified_at=now,
+            )
+            for n, user in enumerate(users)
+        ),
+        batch_size=5000,
+    )
+    council_commune = {council.pk: council.commune_id for council in councils}
+    backend = settings.AUTHENTICATION_BACKENDS[0]
+    store = SessionStore()
+    expires = now + 14 * day
+    voters, sessions = [], []
+    for user, resident in zip(users, residents, strict=True):
+        key = secrets.token_hex(16)
+        data = {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: backend,
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        sessions.append(
+            Session(session_key=key, session_data=store.encode(data), expire_date=expires)
+        )
+        projects_of = ballot[council_commune[resident.council_id]]
+        voters.append(
+            {
+                "user": user.pk,
+                "resident": resident.pk,
+                "session": key,
+                "csrf": secrets.token_hex(16),  # 32 characters: a CSRF secret, cookie and header
+                "project": rng.choice(projects_of),
+            }
+        )
+    Session.objects.bulk_create(sessions, batch_size=5000)
+    if settings.SESSION_ENGINE.endswith("cached_db"):
+        # As after the voter's earlier pages (the ballot, the confirmation): already cached.
+        from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+        from django.core.cache import caches
+
+        session_cache = caches[settings.SESSION_CACHE_ALIAS]
+        batch = {}
+        for session in sessions:
+            batch[KEY_PREFIX + session.session_key] = store.decode(session.session_data)
+            if len(batch) == 2000:
+                session_cache.set_many(batch, settings.SESSION_COOKIE_AGE)
+                batch = {}
+        session_cache.set_many(batch, settings.SESSION_COOKIE_AGE)
+    rng.shuffle(voters)
+
+    # pgbench's own rounds (its inserts must not collide with one another or with the run's).
+    expected = 4000 * args.pgbench_seconds
+    spare = [
+        a_round(2098 - k // 4, 1 + k % 4, f"Consulta pgbench {k}").pk
+        for k in range(expected // args.voters + 1)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    connection.close()
+    return {
+        "consultation": consultation.pk,
+        "voters": voters,
+        "pgbench_rounds": spare,
+        "first_user": users[0].pk,
+        "first_resident": residents[0].pk,
+    }
+
+
+# The server ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def gunicorn_start(args, port: int, key_dir: str, log_path: str) -> subprocess.Popen:
+    env = {**os.environ, "URN_KEY_DIR": key_dir}
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(args.threads),
+        "--keep-alive",
+        "120",
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+    ]
+    log = open(log_path, "wb")  # noqa: SIM115 (the server's lifetime, closed with the file)
+    process = subprocess.Popen(  # noqa: S603 -- our own gunicorn, fixed arguments
+        command, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log
+    )
+    log.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("gunicorn did not start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    gunicorn_stop(process)
+    raise SystemExit("gunicorn did not answer")
+
+
+def gunicorn_stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+# The client: raw HTTP/1.1 with keep-alive ----------------------------------------------------
+
+
+class Connection:
+    def __init__(self, port: int):
+        self.port = port
+        self.reader = self.writer = None
+
+    async def open(self):
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+    async def post(self, path: str, voter: dict) -> tuple[int, bytes]:
+        body = b"project=%d" % voter["project"]
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+            f"Cookie: sessionid={voter['session']}; csrftoken={voter['csrf']}\r\n"
+            f"X-CSRFToken: {voter['csrf']}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        if self.writer is None:
+            await self.open()
+        self.writer.write(head + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            if line:
+                name, _sep, value = line.partition(b":")
+                headers[name.strip().lower()] = value.strip()
+        if b"content-length" in headers:
+            body = await self.reader.readexactly(int(headers[b"content-length"]))
+        elif headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
+                parts.append(await self.reader.readexactly(size + 2))
+                if size == 0:
+                    break
+            body = b"".join(part[:-2] for part in parts)
+        else:
+            body = await self.reader.read()
+            self.close()
+        if headers.get(b"connection", b"").lower() == b"close":
+            self.close()
+        return status, body
+
+
+class Run:
+    def __init__(self, path: str, port: int, voters: list[dict], args):
+        self.path, self.port, self.voters, self.args = path, port, voters, args
+        self.next = 0
+        self.latencies: list[float] = []
+        self.acks: dict[int, list[str]] = {}  # resident → receipts acknowledged to them
+        self.errors: dict[str, int] = {}
+        self.requests = 0
+        self.refusals = 0  # expected ones: replays and the losing half of a race
+        self.measuring = False
+
+    def error(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+    async def send(self, connection: Connection, voter: dict) -> int | None:
+        started = time.perf_counter()
+        try:
+            status, body = await asyncio.wait_for(connection.post(self.path, voter), 30)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+            connection.close()
+            self.error(type(exc).__name__)
+            return None
+        if self.measuring:
+            self.latencies.append(time.perf_counter() - started)
+            self.requests += 1
+        if status == 200:
+            match = RECEIPT.search(body)
+            if match is None:
+                self.error("200 without a receipt")
+                return None
+            self.acks.setdefault(voter["resident"], []).append(match.group(1).decode())
+        return status
+
+    async def voter_loop(self, deadline: float | None, limit: int) -> None:
+        connection, spare = Connection(self.port), Connection(self.port)
+        while (deadline is None or time.perf_counter() < deadline) and self.next < limit:
+            voter = self.voters[self.next]
+            self.next += 1
+            share = voter["share"]
+            if share < self.args.race_share:
+                statuses = await asyncio.gather(
+                    self.send(connection, voter), self.send(spare, voter)
+                )
+                if sorted(statuses) == [200, 409]:
+                    self.refusals += 1
+                else:
+                    self.error(f"race gave {sorted(statuses, key=str)}")
+                continue
+            status = await self.send(connection, voter)
+            if status != 200:
+                if status is not None:
+                    self.error(f"vote gave {status}")
+                continue
+            if share < self.args.race_share + self.args.replay_share:
+                status = await self.send(connection, voter)
+                if status == 409:
+                    self.refusals += 1
+                elif status is not None:
+                    self.error(f"replay gave {status}")
+        connection.close()
+        spare.close()
+
+    async def phase(self, concurrency: int, seconds: float | None, limit: int) -> float:
+        started = time.perf_counter()
+        deadline = started + seconds if seconds else None
+        await asyncio.gather(*(self.voter_loop(deadline, limit) for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+# pgbench -------------------------------------------------------------------------------------
+
+
+def pgbench(url: str, built: dict, voters: int, seconds: int) -> float:
+    """The vote's statements (the voter check, then the one-statement write) without the app."""
+    binary = shutil.which("pgbench") or next(
+        iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))), None
+    )
+    if binary is None:
+        print("pgbench not found; pgbench_tps is 0")
+        return 0.0
+    rounds = built["pgbench_rounds"]
+    script = f"""
+SELECT nextval('bench_votes_pgbench') - 1 AS n \\gset
+\\set k :n / {voters}
+\\set i :n % {voters}
+\\set c {rounds[0]} + :k
+\\set u {built["first_user"]} + :i
+SELECT r.id AS resident, r.verification, r.birth_date, c.id AS commune, c.name, c.status,
+    EXISTS (SELECT 1 FROM consultations_exclusion e
+            WHERE e.consultation_id = :c AND e.commune_id = c.id) AS excluded,
+    EXISTS (SELECT 1 FROM voting_votingbookentry b
+            WHERE b.consultation_id = :c AND b.resident_id = r.id) AS voted,
+    EXISTS (SELECT 1 FROM consultations_project p
+            WHERE p.id = :u AND p.consultation_id = :c AND p.commune_id = c.id
+            AND p.status = 'approved') AS on_ballot
+FROM communes_resident r
+JOIN communes_communalcouncil cc ON cc.id = r.council_id
+JOIN communes_commune c ON c.id = cc.commune_id
+WHERE r.user_id = :u \\gset
+WITH open_round AS (
+    SELECT id FROM consultations_consultation WHERE id = :c AND phase = 'voting' FOR SHARE
+), book AS (
+    INSERT INTO voting_votingbookentry (consultation_id, resident_id, commune_id, channel, voted_at)
+    SELECT id, :resident, :commune, 'online', now() FROM open_round
+    ON CONFLICT (consultation_id, resident_id) DO NOTHING
+    RETURNING 1
+)
+INSERT INTO voting_sealedballot (receipt, consultation_id, commune_id, sealed)
+SELECT upper(substr(md5('pgbench' || :n), 1, 26)), :c, :commune,
+       decode(md5(:n || 'a') || md5(:n || 'b') || md5(:n || 'c') || md5(:n || 'd'), 'hex')
+FROM book;
+"""  # noqa: S608 -- numbers of our own making, no input
+    db = dj_database_url.parse(url)
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE IF NOT EXISTS bench_votes_pgbench")
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
+        handle.write(script)
+    env = {**os.environ, "PGPASSWORD": db["PASSWORD"] or ""}
+    result = subprocess.run(  # noqa: S603 -- pgbench, fixed arguments
+        [
+            binary,
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            "8",
+            "-j",
+            "2",
+            "-T",
+            str(seconds),
+            "-f",
+            handle.name,
+            "-h",
+            db["HOST"],
+            "-p",
+            str(db["PORT"] or 5432),
+            "-U",
+            db["USER"],
+            DB_NAME,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    os.unlink(handle.name)
+    match = re.search(r"tps = ([\d.]+)", result.stdout)
+    if result.returncode != 0 or match is None:
+        print(result.stdout[-2000:], result.stderr[-2000:])
+        return 0.0
+    return float(match.group(1))
+
+
+# The run -------------------------------------------------------------------------------------
+
+
+def database_check(url: str, consultation: int, receipts: list[str]) -> dict:
+    with psycopg.connect(url.replace("postgres://", "postgresql://")) as conn:
+        book, residents = conn.execute(
+            "SELECT count(*), count(DISTINCT resident_id) FROM voting_votingbookentry"
+            " WHERE consultation_id = %s",
+            [consultation],
+        ).fetchone()
+        (urn,) = conn.execute(
+            "SELECT count(*) FROM voting_sealedballot WHERE consultation_id = %s", [consultation]
+        ).fetchone()
+        (found,) = conn.execute(
+            "SELECT count(*) FROM voting_sealedballot WHERE consultation_id = %s"
+            " AND receipt = ANY(%s)",
+            [consultation, receipts],
+        ).fetchone()
+    return {"book": book, "book_residents": residents, "urn": urn, "found": found}
+
+
+def main() -> int:
+    args = arguments()
+    url = scratch_database()
+    key_dir = tempfile.mkdtemp(prefix="bench-votes-keys-")
+    process = None
+    try:
+        began = time.perf_counter()
+        built = build(args, key_dir)
+        voters = built["voters"]
+        chooser = random.Random(5)
+        for voter in voters:
+            voter["share"] = chooser.random()
+        print(
+            f"built {len(voters)} signed-in voters in {args.communes} communes "
+            f"in {time.perf_counter() - began:.1f} s"
+        )
+        port = args.port or free_port()
+        log_path = os.path.join(key_dir, "gunicorn.log")
+        process = gunicorn_start(args, port, key_dir, log_path)
+        run = Run(f"/consultas/{built['consultation']}/votar/confirmar/", port, voters, args)
+        # Warm-up: every worker loads its templates and opens its connection; not measured.
+        asyncio.run(run.phase(args.concurrency, None, limit=min(400, len(voters) // 10)))
+        warm_errors = dict(run.errors)
+        warm_acks = sum(len(receipts) for receipts in run.acks.values())
+        run.measuring = True
+        start_at = run.next
+        elapsed = asyncio.run(run.phase(args.concurrency, args.duration, limit=len(voters)))
+        gunicorn_stop(process)
+        process = None
+        if run.next >= len(voters):
+            print("all voters have voted before the time ran out: raise --voters")
+        acknowledged = [receipt for receipts in run.acks.values() for receipt in receipts]
+        measured_acks = len(acknowledged) - warm_acks
+        normalised = [receipt.replace("-", "") for receipt in acknowledged]
+        check = database_check(url, built["consultation"], normalised)
+        double_votes = (
+            (check["book"] - check["book_residents"])
+            + sum(len(receipts) - 1 for receipts in run.acks.values() if len(receipts) > 1)
+            + abs(check["urn"] - check["book"])
+        )
+        missing = len(set(normalised)) - check["found"]
+        errors = sum(run.errors.values()) + missing
+        pgbench_tps = pgbench(url, built, len(voters), args.pgbench_seconds)
+        result = {
+            "votes_per_s": round(measured_acks / elapsed, 1),
+            "p50_ms": round(percentile(run.latencies, 0.50) * 1000, 1),
+            "p99_ms": round(percentile(run.latencies, 0.99) * 1000, 1),
+            "errors": errors,
+            "double_votes": double_votes,
+            "pgbench_tps": round(pgbench_tps, 1),
+            "requests_per_s": round(run.requests / elapsed, 1),
+            "expected_refusals": run.refusals,
+            "acknowledged": len(acknowledged),
+            "found": check["found"],
+            "voting_book_rows": check["book"],
+            "urn_rows": check["urn"],
+            "voters_served": run.next - start_at,
+            "concurrency": args.concurrency,
+            "workers": args.workers,
+            "threads": args.threads,
+            "duration_s": round(elapsed, 1),
+            "cpus": os.cpu_count(),
+        }
+        if run.errors or warm_errors or missing:
+            print("errors:", run.errors, "warm-up errors:", warm_errors, "missing:", missing)
+            lines = Path(log_path).read_text(errors="replace").splitlines()
+            print("gunicorn's log, last lines:", *lines[-15:], sep="\n  ")
+        met = (
+            result["votes_per_s"] >= TARGET["votes_per_s"]
+            and result["p99_ms"] < TARGET["p99_ms"]
+            and errors == 0
+            and double_votes == 0
+        )
+        result["target_met"] = met
+        print(
+            f"{result['votes_per_s']} votes/s, p50 {result['p50_ms']} ms, p99 "
+            f"{result['p99_ms']} ms, {errors} errors, {double_votes} double votes; "
+            f"pgbench {result['pgbench_tps']} tps"
+        )
+        print(json.dumps(result))
+        return 0 if met else 1
+    finally:
+        if process is not None:
+            gunicorn_stop(process)
+        shutil.rmtree(key_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
