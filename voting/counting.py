@@ -269,6 +269,11 @@ def _store_results(consultation, opened: OpenedUrn, *, now, seconds) -> Count:
     CommuneResult.objects.filter(consultation=consultation).delete()
     CommuneResult.objects.bulk_create(commune_results, batch_size=2000)
     ProjectResult.objects.bulk_create(project_results, batch_size=2000)
+    if connection.vendor == "postgresql":
+        # Fresh statistics: the results pages and exports read these tables straight away, and
+        # with the planner's stale estimates the national export took 4 s instead of 0.5 s.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE voting_projectresult, voting_communeresult")
     ballots = sum(opened.urn.values())
     count, _created = Count.objects.update_or_create(
         consultation=consultation,
