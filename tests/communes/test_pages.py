@@ -116,7 +116,7 @@ def test_seed_demo_builds_the_demo_and_is_safe_to_run_twice(db):
     from consultations.models import Consultation
 
     phases = sorted(Consultation.objects.values_list("phase", flat=True))
-    assert phases == ["draft", "published", "validation"]
+    assert phases == ["draft", "published", "voting"]
     staff = User.objects.filter(staff_roles__isnull=False).distinct()
     assert all(Authenticator.objects.filter(user=user).exists() for user in staff)
 
