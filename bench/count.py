@@ -2,10 +2,10 @@
 
 Target (issue 6): the count, which opens every sealed ballot, in under 120 s and under 1 GB on
 this machine. Runs against a scratch PostgreSQL database on DATABASE_URL's server, named
-`<name>_count_bench`, which it builds once (bulk-loaded with COPY) and keeps: a rerun with the
-same sizes only counts again (`--rebuild` builds it anew). The round's private key lives in
-var/bench-urn-keys, never in the demo's key folder. Prints its figures; the last line is one JSON
-object.
+`<name>_count_bench` (`<name>_count_bench_small` for other sizes), which it builds once
+(bulk-loaded with COPY) and keeps: a rerun with the same sizes only counts again (`--rebuild`
+builds it anew). The round's private key lives in var/bench-urn-keys/<database>, never in the
+demo's key folder. Prints its figures; the last line is one JSON object.
 
     make bench-count                               # the national size
     DATABASE_URL=... python bench/count.py --votes 100000 --communes 200    # a quick run
@@ -66,10 +66,12 @@ def log(message: str) -> None:
 # The database ------------------------------------------------------------------------------
 
 
-def urls() -> tuple[dict, str]:
+def urls(national: bool) -> tuple[dict, str]:
+    """The server's settings, and the bench database's URL: one for the national size, another
+    for quick runs, so a quick run does not throw away the national build."""
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/comunas")
     db = dj_database_url.parse(url)
-    name = f"{db['NAME']}_count_bench"
+    name = f"{db['NAME']}_count_bench" + ("" if national else "_small")
     return db, url.rsplit("/", 1)[0] + "/" + name
 
 
@@ -458,8 +460,9 @@ def count_child(consultation_id: int) -> None:
     started = time.perf_counter()
     count = consultation_count(consultation_id=consultation_id)
     seconds = time.perf_counter() - started
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, workers = (u.ru_maxrss / 1024 for u in usage)
+    cpu = sum(u.ru_utime + u.ru_stime for u in usage)  # Python's share; PostgreSQL's is apart
     print(
         json.dumps(
             {
@@ -468,6 +471,7 @@ def count_child(consultation_id: int) -> None:
                 "ballots": count.ballots if count else 0,
                 "parent_rss_mb": round(own),
                 "worker_rss_mb": round(workers),
+                "cpu_s": round(cpu, 1),
             }
         )
     )
@@ -522,11 +526,10 @@ def main() -> int:
     parser.add_argument("--count-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    os.environ["URN_KEY_DIR"] = str(KEY_DIR)  # never the demo's key folder
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # Run bare, the settings want a key; this scratch database holds no one's data.
     os.environ.setdefault("SECRET_KEY", "bench-only-scratch-database")
-    if args.count_child is not None:
+    if args.count_child is not None:  # URN_KEY_DIR comes from the parent
         count_child(args.count_child)
         return 0
 
@@ -534,8 +537,10 @@ def main() -> int:
     if projects < 2 * args.communes:
         parser.error("every commune needs at least two projects on its ballot")
     sizes = {"votes": args.votes, "communes": args.communes, "projects": projects}
-    db, bench_url = urls()
+    db, bench_url = urls(national=sizes == NATIONAL)
     name = bench_url.rsplit("/", 1)[1]
+    key_dir = KEY_DIR / name  # never the demo's key folder, one per bench database
+    os.environ["URN_KEY_DIR"] = str(key_dir)
     os.environ["DATABASE_URL"] = bench_url
     import django
 
@@ -549,7 +554,7 @@ def main() -> int:
         and marker is not None
         and {key: marker.get(key) for key in [*sizes, "version"]}
         == {**sizes, "version": DATA_VERSION}
-        and (KEY_DIR / f"round-{marker['consultation']}.key").exists()
+        and (key_dir / f"round-{marker['consultation']}.key").exists()
     )
     if cached:
         log(f"reusing {name} (built with the same sizes); --rebuild builds it anew")
@@ -562,6 +567,7 @@ def main() -> int:
     open_us = open_cost_us()
     cores = os.cpu_count() or 1
     log(f"counting {sizes['votes']:,} ballots ({open_us:.1f} µs per open on one core here)")
+    load_before = round(os.getloadavg()[0], 2)  # other work on the machine slows the count
     measured = count_run(bench_url, consultation_id)
     check = results_check(bench_url, consultation_id)
     peak = max(measured["parent_rss_mb"], measured["worker_rss_mb"])
@@ -602,6 +608,8 @@ def main() -> int:
                 "parent_rss_mb": measured["parent_rss_mb"],
                 "worker_rss_mb": measured["worker_rss_mb"],
                 "tree_rss_bound_mb": tree_bound,
+                "count_cpu_s": measured["cpu_s"],
+                "load_before": load_before,
                 "build_s": round(build_s, 1),
                 "cached": cached,
                 "status": measured["status"],
