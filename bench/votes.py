@@ -35,6 +35,7 @@ import os
 import random
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -71,6 +72,7 @@ def arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=2, help="threads per worker (gthread)")
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--concurrency", type=int, default=48, help="simulated voters at once")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of voting")
     parser.add_argument("--voters", type=int, default=24_000, help="signed-in residents")
@@ -79,6 +81,7 @@ def arguments():
     parser.add_argument("--race-share", type=float, default=0.05)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--gunicorn-args", default="", help="more gunicorn options, quoted")
     return parser.parse_args()
 
 
@@ -285,7 +288,7 @@ def gunicorn_start(args, port: int, key_dir: str, log_path: str) -> subprocess.P
         "--workers",
         str(args.workers),
         "--worker-class",
-        "gthread",
+        args.worker_class,
         "--threads",
         str(args.threads),
         "--keep-alive",
@@ -294,6 +297,7 @@ def gunicorn_start(args, port: int, key_dir: str, log_path: str) -> subprocess.P
         "2048",
         "--log-level",
         "warning",
+        *shlex.split(args.gunicorn_args),
     ]
     log = open(log_path, "wb")  # noqa: SIM115 (the server's lifetime, closed with the file)
     process = subprocess.Popen(  # noqa: S603 -- our own gunicorn, fixed arguments
@@ -321,6 +325,35 @@ def gunicorn_stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of these processes so far (Linux /proc), 0 for those gone."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def workers_of(process: subprocess.Popen) -> list[int]:
+    try:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(pid) for pid in children.split()]
+
+
+def database_backends(url: str) -> list[int]:
+    with psycopg.connect(url.replace("postgres://", "postgresql://")) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [DB_NAME],
+        ).fetchall()
+    return [pid for (pid,) in rows]
 
 
 # The client: raw HTTP/1.1 with keep-alive ----------------------------------------------------
@@ -581,7 +614,13 @@ def main() -> int:
         warm_acks = sum(len(receipts) for receipts in run.acks.values())
         run.measuring = True
         start_at = run.next
+        workers, backends = workers_of(process), database_backends(url)
+        app_cpu, db_cpu, own_cpu = cpu_seconds(workers), cpu_seconds(backends), time.process_time()
         elapsed = asyncio.run(run.phase(args.concurrency, args.duration, limit=len(voters)))
+        # Where the CPU went, per request: steadier than the rates when the machine is shared.
+        app_cpu = cpu_seconds(workers) - app_cpu
+        db_cpu = cpu_seconds(backends) - db_cpu
+        own_cpu = time.process_time() - own_cpu
         gunicorn_stop(process)
         process = None
         if run.next >= len(voters):
@@ -606,6 +645,12 @@ def main() -> int:
             "double_votes": double_votes,
             "pgbench_tps": round(pgbench_tps, 1),
             "requests_per_s": round(run.requests / elapsed, 1),
+            "app_cpu_ms_per_request": round(app_cpu * 1000 / max(run.requests, 1), 2),
+            "db_cpu_ms_per_request": round(db_cpu * 1000 / max(run.requests, 1), 2),
+            "client_cpu_ms_per_request": round(own_cpu * 1000 / max(run.requests, 1), 2),
+            "cpu_used_share": round(
+                (app_cpu + db_cpu + own_cpu) / elapsed / (os.cpu_count() or 1), 2
+            ),
             "expected_refusals": run.refusals,
             "acknowledged": len(acknowledged),
             "found": check["found"],
@@ -615,6 +660,7 @@ def main() -> int:
             "concurrency": args.concurrency,
             "workers": args.workers,
             "threads": args.threads,
+            "worker_class": args.worker_class,
             "duration_s": round(elapsed, 1),
             "cpus": os.cpu_count(),
         }

@@ -170,13 +170,13 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
     "confirm_email": "1/3m/key",
-    # Ours: the census claim must not let anyone enumerate cédulas and birth dates; online votes
-    # and receipt checks (the voting issue's pages) use the last two. Votes are limited per person
-    # only: a vote needs a verified resident's session and counts once, and a limit per address
-    # would turn away everyone behind one carrier-grade NAT or one infocentro on voting day (and
-    # allauth's limiter makes every request from one address wait on the same cache lock).
+    # Ours: the census claim must not let anyone enumerate cédulas and birth dates; the public
+    # receipt check must not be scraped. The online vote has no limit: it needs a verified
+    # resident's session and is recorded once, and a repeat is refused by one indexed query,
+    # cheaper than the limiter's four cache round trips; a limit per address would also turn away
+    # everyone behind one carrier-grade NAT or one infocentro on voting day (allauth's limiter
+    # makes all requests from one address wait on one cache lock). See bench/votes.py.
     "census_claim": "5/h/user,20/h/ip",
-    "vote_submit": "10/m/user",
     "receipt_check": "30/m/ip",
 }
 
