@@ -61,6 +61,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "voting:vote-confirm": VOTERS_OF_A,
     "voting:receipt-check": EVERYONE,
     "voting:urn-receipts": EVERYONE,
+    "voting:urn-share": frozenset({CYCLE_ADMIN}),
     "communes:directory": EVERYONE,
     "communes:detail": EVERYONE,
     "set_language": EVERYONE,

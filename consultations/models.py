@@ -105,6 +105,16 @@ class Consultation(models.Model):
     quorum_second_call_percent = models.DecimalField(
         _("assembly quorum, second call (%)"), max_digits=5, decimal_places=2, default=Decimal("10")
     )
+    # The urn's private key: a file outside the database (0), or split when voting opens so that
+    # any k of n electoral commissioners' shares are needed to count.
+    key_shares_needed = models.PositiveSmallIntegerField(
+        _("commissioners' shares needed to count"),
+        default=0,
+        help_text=_("0: the key is kept as a file on the server. Otherwise k of the n shares."),
+    )
+    key_shares_total = models.PositiveSmallIntegerField(
+        _("commissioners' shares made"), default=0, help_text=_("0 when the key is a file.")
+    )
     rules_frozen_at = models.DateTimeField(
         _("rules frozen at"), null=True, blank=True, editable=False
     )
@@ -135,6 +145,15 @@ class Consultation(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(amount_usd__gt=0), name="consultation_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(key_shares_needed=0, key_shares_total=0)
+                | Q(
+                    key_shares_needed__gte=2,
+                    key_shares_needed__lte=F("key_shares_total"),
+                    key_shares_total__lte=10,
+                ),
+                name="consultation_key_shares_k_of_n",
             ),
             models.CheckConstraint(
                 condition=Q(voting_hours_end__gt=F("voting_hours_start")),

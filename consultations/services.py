@@ -53,6 +53,8 @@ RULE_FIELDS = [
     "min_turnout_percent",
     "quorum_first_call_percent",
     "quorum_second_call_percent",
+    "key_shares_needed",
+    "key_shares_total",
 ]
 # What voting depends on: frozen once voting opens.
 FROZEN_ONCE_VOTING = [*RULE_FIELDS, "voting_opens_at", "voting_closes_at", "tally_deadline_at"]
@@ -99,6 +101,14 @@ def rules_problems(consultation: Consultation) -> list[str]:
         problems.append(
             _("Name one funder for each winning rank (%(count)d).")
             % {"count": consultation.winners_per_commune}
+        )
+    needed, total = consultation.key_shares_needed, consultation.key_shares_total
+    if (needed, total) != (0, 0) and not 2 <= needed <= total <= 10:
+        problems.append(
+            _(
+                "Either keep the urn's key as a file (0 and 0), or split it among 2 to 10 "
+                "commissioners with at least 2 shares needed."
+            )
         )
     if consultation.voting_hours_end <= consultation.voting_hours_start:
         problems.append(_("Voting hours must end after they start."))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
+from voting.selectors_vote import key_shares_status
 
 from . import selectors, services
 from .forms import ConsultationForm, ExclusionForm, ReasonForm
@@ -58,6 +59,7 @@ def round_detail(request, pk):
         "consultation": consultation,
         "timeline": selectors.consultation_timeline(consultation=consultation),
         "readiness": readiness.get_page(request.GET.get("page")),
+        "key_shares": key_shares_status(consultation=consultation),
         "exclusions": selectors.consultation_exclusions(consultation=consultation),
         "exclusion_form": ExclusionForm(consultation=consultation),
         "problems": services.rules_problems(consultation),

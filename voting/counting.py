@@ -166,21 +166,41 @@ def consultation_count(*, consultation_id: int, now=None) -> Count | None:
             raise ValidationError(
                 _("Only a round in the counting phase can be counted."), code="wrong_phase"
             )
-        private_key = sealing.private_key_load(consultation.pk)
+        private_key, missing = _private_key(consultation)
         if private_key is None:
             count, _created = Count.objects.update_or_create(
                 consultation=consultation,
-                defaults={
-                    "status": Count.Status.WAITING_FOR_KEY,
-                    "problems": [
-                        _("The urn's private key is not in the key folder on this server.")
-                    ],
-                },
+                defaults={"status": Count.Status.WAITING_FOR_KEY, "problems": [missing]},
             )
             return count
         opened = urn_open_all(consultation, private_key)
         count = _store_results(consultation, opened, now=now, seconds=time.monotonic() - started)
+    if consultation.urn.shares_needed:
+        sealing.shares_forget(consultation.pk, consultation.urn.shares_total)
     return count
+
+
+def _private_key(consultation) -> tuple[bytes | None, str]:
+    """The urn's private key, from its file or from enough commissioners' shares; else why not."""
+    urn = consultation.urn
+    if not urn.shares_needed:
+        key = sealing.private_key_load(consultation.pk)
+        if key is None:
+            return None, _("The urn's private key is not in the key folder on this server.")
+        return key, ""
+    shares = sealing.shares_kept(consultation.pk, urn.shares_total)
+    if len(shares) < urn.shares_needed:
+        return None, _(
+            "%(entered)d of the %(needed)d commissioners' shares needed have been entered."
+        ) % {"entered": len(shares), "needed": urn.shares_needed}
+    key = sealing.shares_combine(shares)
+    if sealing.public_key_of(key) != bytes(urn.public_key):
+        sealing.shares_forget(consultation.pk, urn.shares_total)
+        return None, _(
+            "The shares entered do not rebuild the urn's key (one belongs to another round or "
+            "was altered): they were discarded; enter them again."
+        )
+    return key, ""
 
 
 def _store_results(consultation, opened: OpenedUrn, *, now, seconds) -> Count:

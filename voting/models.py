@@ -27,6 +27,7 @@ class Urn(models.Model):
     lot_seed = models.CharField(_("lot seed"), max_length=64)
     # 0: the private key is a file outside the database; k > 0: k of the commissioners' shares.
     shares_needed = models.PositiveSmallIntegerField(_("commissioners' shares needed"), default=0)
+    shares_total = models.PositiveSmallIntegerField(_("commissioners' shares made"), default=0)
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from .models import Count, SealedBallot
+from . import urn as sealing
+from .models import Count, SealedBallot, Urn
 
 
 @dataclass(frozen=True)
@@ -31,3 +32,19 @@ def urn_receipts(*, consultation, commune):
         .values_list("receipt", flat=True)
         .iterator(5000)
     )
+
+
+@dataclass(frozen=True)
+class KeyShares:
+    needed: int
+    total: int
+    entered: int
+
+
+def key_shares_status(*, consultation) -> KeyShares | None:
+    """For a round whose urn key is split among commissioners: how many shares are in."""
+    urn = Urn.objects.filter(consultation=consultation).first()
+    if urn is None or not urn.shares_needed:
+        return None
+    entered = len(sealing.shares_kept(consultation.pk, urn.shares_total))
+    return KeyShares(urn.shares_needed, urn.shares_total, entered)

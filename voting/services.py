@@ -12,11 +12,13 @@ import random
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 import audit
+from accounts import permissions
 from communes.models import Commune, Resident
 from consultations.models import Consultation, Exclusion, Project
 
@@ -27,27 +29,79 @@ from .models import SealedBallot, Urn, VotingBookEntry
 def urn_open(*, consultation: Consultation, now: datetime.datetime) -> Urn:
     """Make the round's key pair and lot seed as voting opens (inside that transition).
 
-    The private key goes to a file outside the database before the urn row is committed, so no
-    ballot can ever be sealed to a key that was not kept.
+    The private key goes to a file outside the database, or as k-of-n shares to one file per
+    commissioner, before the urn row is committed, so no ballot can ever be sealed to a key that
+    was not kept.
     """
     existing = Urn.objects.filter(consultation=consultation).first()
     if existing is not None:
         return existing
     public_key, private_key = sealing.keypair()
-    sealing.private_key_store(consultation.pk, private_key)
+    needed, total = consultation.key_shares_needed, consultation.key_shares_total
+    if needed:
+        shares = sealing.shares_split(consultation.pk, private_key, needed, total)
+        sealing.share_files_store(consultation.pk, shares)
+    else:
+        sealing.private_key_store(consultation.pk, private_key)
     urn = Urn.objects.create(
         consultation=consultation,
         public_key=public_key,
         lot_seed=sealing.lot_seed(),
+        shares_needed=needed,
+        shares_total=total,
         created_at=now,
     )
     audit.record(
         actor=None,
         action="urn.open",
         obj=consultation,
-        after={"public_key": public_key.hex(), "lot_seed": urn.lot_seed},
+        after={
+            "public_key": public_key.hex(),
+            "lot_seed": urn.lot_seed,
+            "shares": f"{needed} of {total}" if needed else "key file",
+        },
     )
     return urn
+
+
+SHARE_REFUSALS = {
+    "format": gettext_lazy(
+        "That is not a share: it looks like R12-3-5-… with 64 letters and digits, then 4 more."
+    ),
+    "checksum": gettext_lazy(
+        "That share has a typing mistake: its last four characters do not match."
+    ),
+    "round": gettext_lazy("That share belongs to another round."),
+}
+
+
+def urn_share_add(*, consultation: Consultation, text: str, by) -> int:
+    """A commissioner's share of the urn's key, typed in for the count. Returns how many are in;
+    once enough are, the count starts. The share itself is never written to the database."""
+    permissions.require(by, "consultations.manage_cycle", consultation)
+    urn = Urn.objects.filter(consultation=consultation).first()
+    if consultation.phase != Consultation.Phase.COUNTING or urn is None or not urn.shares_needed:
+        refuse(_("This round's count does not wait for commissioners' shares."), "no_shares")
+    try:
+        index, data = sealing.share_parse(consultation.pk, text)
+    except sealing.ShareError as error:
+        refuse(str(SHARE_REFUSALS[str(error)]), f"share_{error}")
+    if not 1 <= index <= urn.shares_total:
+        refuse(str(SHARE_REFUSALS["format"]), "share_format")
+    if not sealing.share_keep(consultation.pk, index, data):
+        refuse(_("Share %(index)d has already been entered.") % {"index": index}, "share_repeated")
+    entered = len(sealing.shares_kept(consultation.pk, urn.shares_total))
+    audit.record(
+        actor=by,
+        action="urn.share_entered",
+        obj=consultation,
+        after={"share": index, "entered": entered, "needed": urn.shares_needed},
+    )
+    if entered >= urn.shares_needed:
+        from .tasks import consultation_count_task
+
+        transaction.on_commit(lambda: consultation_count_task.delay(consultation.pk))
+    return entered
 
 
 def voting_day(consultation: Consultation) -> datetime.date:

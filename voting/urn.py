@@ -14,7 +14,9 @@ import secrets
 import struct
 from pathlib import Path
 
+from Crypto.Protocol.SecretSharing import Shamir
 from django.conf import settings
+from django.core.cache import cache
 from nacl import bindings
 from nacl.exceptions import CryptoError
 
@@ -95,3 +97,94 @@ def private_key_load(consultation_id: int) -> bytes | None:
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:
         return None
+
+
+# The private key split among commissioners -------------------------------------------------
+#
+# Shamir's scheme works on 16-byte secrets, so each half of the 32-byte key is split with the
+# same k and n; commissioner i holds both halves' i-th shares as one line of text:
+# "R<round>-<i>-<n>-<64 hex digits>-<4-digit checksum>". The checksum catches a mistyped share
+# before it is combined. Shares typed in at counting time wait in the cache (never the database)
+# until enough have come.
+
+SHARE_TTL = 3 * 24 * 3600
+
+
+def public_key_of(private_key: bytes) -> bytes:
+    return bindings.crypto_scalarmult_base(private_key)
+
+
+def _checksum(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()[:4]
+
+
+def shares_split(consultation_id: int, private_key: bytes, needed: int, total: int) -> list[str]:
+    halves = [
+        Shamir.split(needed, total, private_key[:16]),
+        Shamir.split(needed, total, private_key[16:]),
+    ]
+    shares = []
+    for (index, first), (_same, second) in zip(*halves, strict=True):
+        body = f"R{consultation_id}-{index}-{total}-{(first + second).hex()}"
+        shares.append(f"{body}-{_checksum(body)}")
+    return shares
+
+
+class ShareError(ValueError):
+    pass
+
+
+def share_parse(consultation_id: int, text: str) -> tuple[int, bytes]:
+    """(index, 32 bytes) of a share as typed in, or ShareError naming what is wrong with it."""
+    parts = "".join((text or "").split()).lower().split("-")
+    if len(parts) != 5 or not parts[0].startswith("r"):
+        raise ShareError("format")
+    round_part, index, total, data, checksum = parts
+    if _checksum(f"R{round_part[1:]}-{index}-{total}-{data}") != checksum:
+        raise ShareError("checksum")
+    if round_part[1:] != str(consultation_id):
+        raise ShareError("round")
+    try:
+        index, data = int(index), bytes.fromhex(data)
+    except ValueError as error:
+        raise ShareError("format") from error
+    if len(data) != 32:
+        raise ShareError("format")
+    return index, data
+
+
+def _share_key(consultation_id: int, index: int) -> str:
+    return f"urn-share:{consultation_id}:{index}"
+
+
+def share_keep(consultation_id: int, index: int, data: bytes) -> bool:
+    """Keep a share until the count; False when that commissioner's share is already in."""
+    return cache.add(_share_key(consultation_id, index), data.hex(), SHARE_TTL)
+
+
+def shares_kept(consultation_id: int, total: int) -> dict[int, bytes]:
+    found = cache.get_many([_share_key(consultation_id, i) for i in range(1, total + 1)])
+    return {int(key.rsplit(":", 1)[1]): bytes.fromhex(value) for key, value in found.items()}
+
+
+def shares_forget(consultation_id: int, total: int) -> None:
+    cache.delete_many([_share_key(consultation_id, i) for i in range(1, total + 1)])
+
+
+def shares_combine(shares: dict[int, bytes]) -> bytes:
+    first = Shamir.combine([(i, data[:16]) for i, data in shares.items()])
+    second = Shamir.combine([(i, data[16:]) for i, data in shares.items()])
+    return first + second
+
+
+def share_files_store(consultation_id: int, shares: list[str]) -> Path:
+    """Write each share to its own file, for the operator to hand to one commissioner each and
+    then delete from the server."""
+    folder = key_dir() / f"round-{consultation_id}-shares"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for number, share in enumerate(shares, start=1):
+        path = folder / f"share-{number}-of-{len(shares)}.txt"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(share + "\n")
+    return folder

@@ -218,6 +218,11 @@ def probes(world):
             {"project": on_ballot},
         ),
         "voting:receipt-check": ("get", reverse("voting:receipt-check", args=[voting.pk]), None),
+        "voting:urn-share": (
+            "post",
+            reverse("voting:urn-share", args=[voting.pk]),
+            {"share": "R1-1-2-00-0000"},
+        ),
         "voting:urn-receipts": (
             "get",
             reverse("voting:urn-receipts", args=[voting.pk, commune_code]),

@@ -35,6 +35,8 @@ def form_data(**overrides):
         "min_turnout_percent": "",
         "quorum_first_call_percent": "20",
         "quorum_second_call_percent": "10",
+        "key_shares_needed": "0",
+        "key_shares_total": "0",
         "funder_rank_1": "national",
         "funder_rank_2": "",
         "funder_rank_3": "",
