@@ -558,6 +558,9 @@ def main() -> int:
     )
     if cached:
         log(f"reusing {name} (built with the same sizes); --rebuild builds it anew")
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)  # the code may have moved on
         build_s = 0.0
     else:
         build_s = build(db, name, bench_url, sizes)
