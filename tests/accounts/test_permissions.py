@@ -73,7 +73,8 @@ def test_unknown_actions_are_an_error_not_a_permission(alice):
 
 
 def test_roles_are_read_in_a_fixed_number_of_queries(alice, django_assert_num_queries):
+    """One round trip for the resident record, the spokesperson terms and the staff roles."""
     permissions.forget_roles(alice)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(1):
         permissions.roles_of(alice)
         permissions.roles_of(alice)
