@@ -103,3 +103,20 @@ def test_receipt_check_and_the_urns_receipts(client, live_round, council_a):
     body = b"".join(response.streaming_content).decode()
     close_response(response)
     assert body.splitlines() == ["receipt", receipt.replace("-", "")]
+
+
+def test_a_process_that_saw_the_round_open_cannot_vote_after_it_closed(
+    client, live_round, council_a
+):
+    from voting.selectors_vote import consultation_in_voting
+
+    client.force_login(make_voter(council_a, 5))
+    assert consultation_in_voting(live_round.pk).phase == "voting"  # kept for a few seconds
+    close_now(live_round)
+    project = live_round.projects.get(title="Cancha")
+    response = client.post(
+        reverse("voting:vote-confirm", args=[live_round.pk]), {"project": project.pk}
+    )
+    assert response.status_code == 403
+    assert 'data-refusal="closed"' in response.content.decode()
+    assert (VotingBookEntry.objects.count(), SealedBallot.objects.count()) == (0, 0)
