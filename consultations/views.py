@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
-from voting.selectors_vote import key_shares_status
+from voting.selectors import key_shares_status
 
 from . import selectors, services
 from .forms import ConsultationForm, ExclusionForm, ReasonForm

@@ -66,7 +66,7 @@ def _clean_slate(settings, tmp_path):
     # So are the urns' private keys.
     settings.URN_KEY_DIR = tmp_path / "urn-keys"
     # A round kept in memory by an earlier test's vote may share this test's primary key.
-    from voting.selectors_vote import forget_rounds_in_voting
+    from voting.selectors import forget_rounds_in_voting
 
     forget_rounds_in_voting()
     # A request in an earlier test may have left another language active in this thread.

@@ -1,4 +1,5 @@
-"""Reads for the public results of published rounds, each in a fixed number of queries.
+"""Shared reads of the vote: a round in voting, receipts and the urn's key shares; and the
+public results of published rounds, each in a fixed number of queries.
 
 A results page costs one query when its figures are in the cache: the round itself, whose row
 also says which version of the results is current (when the count finished and the round's last
@@ -6,7 +7,9 @@ phase transition). The figures are cached under that version, so a recount or a 
 makes new keys and the old ones are never read again (they expire on their own).
 """
 
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Count as Tally
@@ -17,7 +20,8 @@ from django.shortcuts import get_object_or_404
 from communes.models import Commune, Municipality, State
 from consultations.models import Consultation, PhaseTransition
 
-from .models import CommuneResult, ProjectResult
+from . import urn as sealing
+from .models import CommuneResult, Count, ProjectResult, SealedBallot, Urn
 
 # Cached figures outlive no publication (their key changes); this only bounds dead keys' lifetime.
 CACHE_SECONDS = 7 * 24 * 3600
@@ -319,3 +323,73 @@ def commune_rows(*, consultation: Consultation) -> Iterator[dict]:
     columns = {**PLACE_FIELDS, **{name: name for name in totals}}
     for row in _streamed(results, columns):
         yield {"round_id": consultation.pk, "round": consultation.name, **_with_turnout(row)}
+
+
+# The vote ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceiptFound:
+    commune_name: str
+    commune_code: str
+    counted: bool
+
+
+def receipt_find(*, consultation, receipt: str) -> ReceiptFound | None:
+    row = (
+        SealedBallot.objects.filter(consultation=consultation, receipt=receipt)
+        .values("commune__name", "commune__code")
+        .first()
+    )
+    if row is None:
+        return None
+    counted = Count.objects.filter(consultation=consultation, status=Count.Status.DONE).exists()
+    return ReceiptFound(row["commune__name"], row["commune__code"], counted)
+
+
+def urn_receipts(*, consultation, commune):
+    return (
+        SealedBallot.objects.filter(consultation=consultation, commune=commune)
+        .order_by("receipt")
+        .values_list("receipt", flat=True)
+        .iterator(5000)
+    )
+
+
+@dataclass(frozen=True)
+class KeyShares:
+    needed: int
+    total: int
+    entered: int
+
+
+def key_shares_status(*, consultation) -> KeyShares | None:
+    """For a round whose urn key is split among commissioners: how many shares are in."""
+    urn = Urn.objects.filter(consultation=consultation).first()
+    if urn is None or not urn.shares_needed:
+        return None
+    entered = len(sealing.shares_kept(consultation.pk, urn.shares_total))
+    return KeyShares(urn.shares_needed, urn.shares_total, entered)
+
+
+# pk → (expires at, round). A round in voting is read at most every few seconds per process:
+# its dates, rules and urn key are frozen once voting opens, and the vote's own statement checks
+# the live phase, so a stale copy can refuse a vote as closed a few seconds late, never accept
+# one after closing.
+_ROUNDS_IN_VOTING: dict[int, tuple[float, Consultation]] = {}
+ROUND_IN_VOTING_SECONDS = 5.0
+
+
+def consultation_in_voting(pk: int) -> Consultation | None:
+    now = time.monotonic()
+    kept = _ROUNDS_IN_VOTING.get(pk)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    consultation = Consultation.objects.select_related("urn").filter(pk=pk).first()
+    if consultation is not None and consultation.phase == Consultation.Phase.VOTING:
+        _ROUNDS_IN_VOTING[pk] = (now + ROUND_IN_VOTING_SECONDS, consultation)
+    return consultation
+
+
+def forget_rounds_in_voting() -> None:
+    _ROUNDS_IN_VOTING.clear()

@@ -21,8 +21,7 @@ from accounts import permissions
 from communes.models import Commune
 from consultations.models import Consultation
 
-from . import selectors_vote as selectors
-from . import services, urn
+from . import selectors, services, urn
 
 CLOSED = (Consultation.Phase.COUNTING, Consultation.Phase.PUBLISHED)
 

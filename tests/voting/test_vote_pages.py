@@ -108,7 +108,7 @@ def test_receipt_check_and_the_urns_receipts(client, live_round, council_a):
 def test_a_process_that_saw_the_round_open_cannot_vote_after_it_closed(
     client, live_round, council_a
 ):
-    from voting.selectors_vote import consultation_in_voting
+    from voting.selectors import consultation_in_voting
 
     client.force_login(make_voter(council_a, 5))
     assert consultation_in_voting(live_round.pk).phase == "voting"  # kept for a few seconds
