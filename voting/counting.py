@@ -50,14 +50,26 @@ def _conninfo() -> str:
     return make_conninfo(**{k: v for k, v in params.items() if v})
 
 
+def _page_ranges(parts: int) -> list[tuple[int, int | None]]:
+    """The urn table's pages cut into ``parts`` ranges: (first page, first page of the next)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_relation_size(%s) / current_setting('block_size')::int",
+            [SealedBallot._meta.db_table],
+        )
+        pages = cursor.fetchone()[0]
+    cuts = [pages * part // parts for part in range(parts)]
+    return [(cut, cuts[i + 1] if i + 1 < parts else None) for i, cut in enumerate(cuts)]
+
+
 def _open_in_workers(consultation_id, public_key, private_key, parts: int) -> OpenedUrn:
     job = {
         "conninfo": _conninfo(),
         "consultation": consultation_id,
-        "parts": parts,
         "public_key": public_key.hex(),
         "private_key": private_key.hex(),
     }
+    ranges = _page_ranges(parts)
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "voting.urn_worker"],
@@ -68,8 +80,9 @@ def _open_in_workers(consultation_id, public_key, private_key, parts: int) -> Op
         )
         for _part in range(parts)
     ]
-    for part, worker in enumerate(workers):
-        worker.stdin.write(json.dumps({**job, "part": part}) + "\n")
+    for (first_page, last_page), worker in zip(ranges, workers, strict=True):
+        part = {**job, "first_page": first_page, "last_page": last_page}
+        worker.stdin.write(json.dumps(part) + "\n")
         worker.stdin.close()
     opened = OpenedUrn(Counter(), Counter(), Counter())
     for worker in workers:
@@ -86,11 +99,12 @@ def _open_in_workers(consultation_id, public_key, private_key, parts: int) -> Op
 
 
 def _open_here(consultation_id, public_key, private_key) -> OpenedUrn:
+    unseal = sealing.Opener(public_key, private_key)
     opened = OpenedUrn(Counter(), Counter(), Counter())
     ballots = SealedBallot.objects.filter(consultation_id=consultation_id)
     for commune_id, sealed in ballots.values_list("commune_id", "sealed").iterator(2000):
         opened.urn[commune_id] += 1
-        project_id = sealing.unseal(bytes(sealed), public_key, private_key)
+        project_id = unseal(bytes(sealed))
         if project_id is None:
             opened.unopened[commune_id] += 1
         else:
@@ -152,6 +166,12 @@ def _take_count_lock(consultation_id: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [7001, consultation_id])
         return cursor.fetchone()[0]
+
+
+def consultation_awaits_count(consultation_id: int) -> bool:
+    return Consultation.objects.filter(
+        pk=consultation_id, phase=Consultation.Phase.COUNTING
+    ).exists()
 
 
 def consultation_count(*, consultation_id: int, now=None) -> Count | None:

@@ -18,7 +18,7 @@ from Crypto.Protocol.SecretSharing import Shamir
 from django.conf import settings
 from django.core.cache import cache
 from nacl import bindings
-from nacl.exceptions import CryptoError
+from nacl._sodium import ffi, lib  # the binding PyNaCl itself wraps; see Opener
 
 PLAINTEXT = struct.Struct(">QQ")  # project id, random filler
 
@@ -44,15 +44,34 @@ def seal(public_key: bytes, project_id: int) -> tuple[str, bytes]:
     return receipt_of(sealed), sealed
 
 
+class Opener:
+    """Opens sealed ballots with one key pair, as the count does millions of times.
+
+    It calls libsodium through the binding PyNaCl is built on, with one output buffer, because
+    PyNaCl's per-call checks and allocations cost 2.4 µs a ballot beside the 31 µs of the X25519
+    exchange itself: 8 s of a national count (bench/count.py).
+    """
+
+    def __init__(self, public_key: bytes, private_key: bytes):
+        self.public_key, self.private_key = bytes(public_key), bytes(private_key)
+        self.size = PLAINTEXT.size + bindings.crypto_box_SEALBYTES
+        self.plaintext = ffi.new("unsigned char[]", PLAINTEXT.size)
+
+    def __call__(self, sealed: bytes) -> int | None:
+        """The project id inside a sealed ballot, or None when it does not open with this key."""
+        if len(sealed) != self.size:
+            return None
+        opened = lib.crypto_box_seal_open(
+            self.plaintext, sealed, len(sealed), self.public_key, self.private_key
+        )
+        if opened != 0:
+            return None
+        return PLAINTEXT.unpack(ffi.buffer(self.plaintext))[0]
+
+
 def unseal(sealed: bytes, public_key: bytes, private_key: bytes) -> int | None:
     """The project id inside a sealed ballot, or None when it does not open with this key."""
-    try:
-        plaintext = bindings.crypto_box_seal_open(sealed, public_key, private_key)
-    except CryptoError:
-        return None
-    if len(plaintext) != PLAINTEXT.size:
-        return None
-    return PLAINTEXT.unpack(plaintext)[0]
+    return Opener(public_key, private_key)(bytes(sealed))
 
 
 def lot_key(seed: str, project_id: int) -> str:

@@ -217,3 +217,26 @@ def test_the_database_joins_no_voter_to_a_choice(commune_a, commune_b, council_a
         projects[2].pk: 0,
         **{p.pk: 0 for p in consultation.projects.filter(commune=commune_b)},
     }
+
+
+def test_worker_processes_read_every_page_of_the_urn_once(commune_a, commune_b):
+    """The parts are page ranges of the urn table: together they read each ballot exactly once."""
+    consultation = live_round_for(commune_a, commune_b)
+    public_key = bytes(consultation.urn.public_key)
+    projects = list(consultation.projects.order_by("pk"))
+    ballots = []
+    for number in range(1500):  # some twenty pages
+        project = projects[number % len(projects)]
+        receipt, sealed = urn.seal(public_key, project.pk)
+        ballots.append(
+            SealedBallot(
+                receipt=receipt, consultation=consultation, commune=project.commune, sealed=sealed
+            )
+        )
+    SealedBallot.objects.bulk_create(ballots)
+    private_key = urn.private_key_load(consultation.pk)
+    here = counting._open_here(consultation.pk, public_key, private_key)
+    for parts in (2, 3, 7):
+        spread = counting._open_in_workers(consultation.pk, public_key, private_key, parts)
+        assert (spread.choices, spread.urn, spread.unopened) == (here.choices, here.urn, Counter())
+    assert sum(here.choices.values()) == 1500
