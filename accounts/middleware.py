@@ -22,7 +22,10 @@ class StaffSecurityMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = request.user
-        if not user.is_authenticated or not permissions.needs_two_factor(user):
+        if not user.is_authenticated:
+            return None
+        permissions.roles_from_session(request)
+        if not permissions.needs_two_factor(user):
             return None
         # A sliding window: each request pushes the expiry back.
         request.session.set_expiry(settings.STAFF_SESSION_IDLE_SECONDS)

@@ -43,6 +43,24 @@ class Roles:
         scopes = self.staff_scopes.get(kind, frozenset())
         return None in scopes or state_id in scopes
 
+    def as_json(self) -> dict:
+        return {
+            "resident": [self.resident_id, self.resident_commune_id],
+            "units": [
+                [commune, sorted(units)] for commune, units in self.spokesperson_units.items()
+            ],
+            "staff": [[kind, list(states)] for kind, states in self.staff_scopes.items()],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Roles:
+        return cls(
+            resident_id=data["resident"][0],
+            resident_commune_id=data["resident"][1],
+            spokesperson_units={commune: frozenset(units) for commune, units in data["units"]},
+            staff_scopes={kind: frozenset(states) for kind, states in data["staff"]},
+        )
+
 
 # The three sources of a person's roles in one round trip: this runs on nearly every request
 # (the navigation shows role links), and three ORM queries cost more CPU than the rest of a vote.
@@ -106,6 +124,33 @@ def roles_of(user, *, today: datetime.date | None = None) -> Roles:
         staff_scopes={k: frozenset(v) for k, v in staff_scopes.items()},
     )
     user._comunas_roles = roles
+    return roles
+
+
+SESSION_ROLES = "_comunas_roles"
+
+
+def roles_from_session(request) -> Roles:
+    """The signed-in person's roles, kept in their session for the day they were read.
+
+    Every change of someone's roles goes through ``roles_changed``, which ends all their sessions
+    (the session epoch is part of the session's hash), so a kept copy can only go stale with the
+    date (a spokesperson's term starting or ending); it is read again each day. Saves a query on
+    every page a signed-in person opens.
+    """
+    user = request.user
+    kept = request.session.get(SESSION_ROLES)
+    today = timezone.localdate().isoformat()
+    if kept and kept.get("day") == today and kept.get("epoch") == user.session_epoch:
+        roles = Roles.from_json(kept["roles"])
+        user._comunas_roles = roles
+        return roles
+    roles = roles_of(user)
+    request.session[SESSION_ROLES] = {
+        "day": today,
+        "epoch": user.session_epoch,
+        "roles": roles.as_json(),
+    }
     return roles
 
 

@@ -78,3 +78,31 @@ def test_roles_are_read_in_a_fixed_number_of_queries(alice, django_assert_num_qu
     with django_assert_num_queries(1):
         permissions.roles_of(alice)
         permissions.roles_of(alice)
+
+
+def test_roles_are_kept_in_the_session_for_the_day_and_a_role_change_ends_it(client, alice):
+    import time_machine
+    from django.urls import reverse
+
+    my_communes = reverse("communes:my-communes")
+    client.force_login(alice)
+    with time_machine.travel(datetime.datetime(2027, 3, 1, 15, tzinfo=datetime.UTC), tick=False):
+        assert client.get(my_communes).status_code == 200
+        kept = client.session[permissions.SESSION_ROLES]
+        assert kept["day"] == "2027-03-01"
+        # The term ends in the database without going through a service (it never should):
+        # the kept roles last until the day changes.
+        Spokesperson.objects.filter(resident__user=alice).update(
+            term_end=datetime.date(2027, 3, 1)
+        )
+        assert client.get(my_communes).status_code == 200
+    with time_machine.travel(datetime.datetime(2027, 3, 2, 15, tzinfo=datetime.UTC), tick=False):
+        assert client.get(my_communes).status_code == 403
+        assert client.session[permissions.SESSION_ROLES]["roles"]["units"] == []
+
+    # A role change through the services ends every session of the person at once.
+    Spokesperson.objects.filter(resident__user=alice).update(term_end=datetime.date(2028, 1, 1))
+    permissions.roles_changed(alice)
+    response = client.get(my_communes)
+    assert response.status_code == 302
+    assert reverse("account_login") in response["Location"]

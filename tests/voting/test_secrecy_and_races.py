@@ -153,6 +153,8 @@ def test_the_database_joins_no_voter_to_a_choice(commune_a, commune_b, council_a
     projects = list(consultation.projects.filter(commune=commune_a).order_by("pk"))
     voters = [make_voter(council_a, n) for n in range(12)]
     clients = [signed_in_client(user, f"10.1.0.{n + 1}") for n, user in enumerate(voters)]
+    for client in clients:  # each voter opens the ballot first, as anyone does
+        assert client.get(reverse("voting:ballot", args=[consultation.pk])).status_code == 200
     before = _dump(all_tables())
     url = reverse("voting:vote-confirm", args=[consultation.pk])
     chosen = {}
