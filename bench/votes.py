@@ -136,6 +136,7 @@ def build(args, key_dir: str) -> dict:
     from django.utils import timezone
 
     from accounts.models import User
+    from accounts.permissions import SESSION_ROLES, Roles
     from communes.models import CommunalCouncil, Commune, Parish, Resident
     from consultations.models import Consultation, Project
     from voting import services
@@ -226,6 +227,15 @@ def build(args, key_dir: str) -> dict:
             SESSION_KEY: str(user.pk),
             BACKEND_SESSION_KEY: backend,
             HASH_SESSION_KEY: user.get_session_auth_hash(),
+            # The roles the ballot page kept in the session (accounts.permissions).
+            SESSION_ROLES: {
+                "day": today.isoformat(),
+                "epoch": user.session_epoch,
+                "roles": Roles(
+                    resident_id=resident.pk,
+                    resident_commune_id=council_commune[resident.council_id],
+                ).as_json(),
+            },
         }
         sessions.append(
             Session(session_key=key, session_data=store.encode(data), expire_date=expires)
