@@ -87,6 +87,12 @@ def arguments():
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--gunicorn-args", default="", help="more gunicorn options, quoted")
+    parser.add_argument(
+        "--reuse-connections",
+        action="store_true",
+        help="one keep-alive connection for many voters (default: each voter, like each phone, "
+        "connects on their own)",
+    )
     return parser.parse_args()
 
 
@@ -472,6 +478,9 @@ class Run:
                     self.refusals += 1
                 else:
                     self.error(f"race gave {sorted(statuses, key=str)}")
+                if not self.args.reuse_connections:
+                    connection.close()
+                    spare.close()
                 continue
             status = await self.send(connection, voter)
             if status != 200:
@@ -484,6 +493,9 @@ class Run:
                     self.refusals += 1
                 elif status is not None:
                     self.error(f"replay gave {status}")
+            if not self.args.reuse_connections:
+                connection.close()
+                spare.close()
         connection.close()
         spare.close()
 
