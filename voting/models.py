@@ -55,15 +55,23 @@ class VotingBookEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="voting_book",
         verbose_name=_("consultation"),
+        db_index=False,  # the unique (consultation, resident) index serves it
     )
     resident = models.ForeignKey(
         "communes.Resident",
         on_delete=models.PROTECT,
         related_name="votes_cast",
         verbose_name=_("resident"),
+        # Looked up with its round (the unique index); an index of its own would be one more
+        # write on every vote.
+        db_index=False,
     )
     commune = models.ForeignKey(
-        "communes.Commune", on_delete=models.PROTECT, related_name="+", verbose_name=_("commune")
+        "communes.Commune",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("commune"),
+        db_index=False,  # read by round and commune: the index below
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     voted_at = models.DateTimeField(_("voted at"))
@@ -88,14 +96,21 @@ class SealedBallot(models.Model):
     # BLAKE2b-128 of ``sealed``, base32: the voter's receipt. Also the key, so the table has no
     # serial id that would follow the voting book's order.
     receipt = models.CharField(_("receipt"), max_length=26, primary_key=True)
+    # Both read through the (consultation, commune) index below; indexes of their own would be
+    # two more writes on every vote.
     consultation = models.ForeignKey(
         "consultations.Consultation",
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("consultation"),
+        db_index=False,
     )
     commune = models.ForeignKey(
-        "communes.Commune", on_delete=models.PROTECT, related_name="+", verbose_name=_("commune")
+        "communes.Commune",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("commune"),
+        db_index=False,
     )
     sealed = models.BinaryField(_("sealed choice"))
 
