@@ -469,23 +469,30 @@ def _require_phase(consultation: Consultation, phases, message: str) -> None:
         _refuse(message, "wrong_phase")
 
 
-def _years_before(day: datetime.date, years: int) -> datetime.date:
+def years_before(day: datetime.date, years: int) -> datetime.date:
     try:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February
         return day.replace(year=day.year - years, day=28)
 
 
-def eligible_residents(*, councils, on: datetime.date, min_age: int, max_age: int | None) -> int:
-    """Registered residents of the councils old enough (and young enough) on that day."""
+def residents_of_age(*, on: datetime.date, min_age: int, max_age: int | None):
+    """Residents on the census at least ``min_age`` (and at most ``max_age``) years old that day."""
     from communes.models import Resident
 
-    residents = Resident.objects.filter(
-        council__in=councils, birth_date__lte=_years_before(on, min_age)
-    )
+    residents = Resident.objects.filter(birth_date__lte=years_before(on, min_age))
     if max_age is not None:
-        residents = residents.filter(birth_date__gt=_years_before(on, max_age + 1))
-    return residents.count()
+        residents = residents.filter(birth_date__gt=years_before(on, max_age + 1))
+    return residents
+
+
+def eligible_residents(*, councils, on: datetime.date, min_age: int, max_age: int | None) -> int:
+    """Registered residents of the councils old enough (and young enough) on that day."""
+    return (
+        residents_of_age(on=on, min_age=min_age, max_age=max_age)
+        .filter(council__in=councils)
+        .count()
+    )
 
 
 def quorum_required(*, consultation: Consultation, call: str, eligible: int) -> int:

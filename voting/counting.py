@@ -22,13 +22,12 @@ from django.utils.translation import gettext as _
 from psycopg.conninfo import make_conninfo
 
 import audit
-from communes.models import Resident
 from consultations.models import Consultation, Project
-from consultations.services import participating_communes
+from consultations.services import participating_communes, residents_of_age
 
 from . import urn as sealing
 from .models import CommuneResult, Count, ProjectResult, SealedBallot, VotingBookEntry
-from .services import _years_before, voting_day
+from .services import voting_day
 
 
 @dataclass
@@ -152,10 +151,9 @@ def rank(candidates: list[Candidate], *, tie_break: str) -> list[tuple[Candidate
 
 def eligible_by_commune(consultation: Consultation) -> dict[int, int]:
     """Residents on the census of each commune within the round's ages on voting day."""
-    day = voting_day(consultation)
-    residents = Resident.objects.filter(birth_date__lte=_years_before(day, consultation.min_age))
-    if consultation.max_age is not None:
-        residents = residents.filter(birth_date__gt=_years_before(day, consultation.max_age + 1))
+    residents = residents_of_age(
+        on=voting_day(consultation), min_age=consultation.min_age, max_age=consultation.max_age
+    )
     rows = residents.values("council__commune_id").annotate(n=Tally("pk"))
     return {row["council__commune_id"]: row["n"] for row in rows}
 

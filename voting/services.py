@@ -21,6 +21,7 @@ import audit
 from accounts import permissions
 from communes.models import Commune, Resident
 from consultations.models import Consultation, Exclusion, Project
+from consultations.services import years_before
 
 from . import urn as sealing
 from .models import SealedBallot, Urn, VotingBookEntry
@@ -107,13 +108,6 @@ def urn_share_add(*, consultation: Consultation, text: str, by) -> int:
 def voting_day(consultation: Consultation) -> datetime.date:
     """The day ages are measured on: the day voting opens (local time)."""
     return timezone.localdate(consultation.voting_opens_at)
-
-
-def _years_before(day: datetime.date, years: int) -> datetime.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
 
 
 def age_on(birth_date: datetime.date, day: datetime.date) -> int:
@@ -347,8 +341,8 @@ def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed)
                 "user": user.pk,
                 "verified": Resident.Verification.VERIFIED.value,
                 "active": Commune.Status.ACTIVE.value,
-                "born_by": _years_before(day, consultation.min_age),
-                "born_after": _years_before(day, max_age + 1) if max_age is not None else None,
+                "born_by": years_before(day, consultation.min_age),
+                "born_after": years_before(day, max_age + 1) if max_age is not None else None,
                 "consultation": consultation.pk,
                 "project": project_id,
                 "approved": Project.Status.APPROVED.value,

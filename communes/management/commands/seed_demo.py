@@ -434,7 +434,7 @@ class Command(BaseCommand):
     def _voters(self, rng: random.Random, day: datetime.date) -> list[User]:
         """The demo voters: census records of every demo commune, verified and linked to an
         account without a password (nobody signs in as them), made once."""
-        from consultations.services import _years_before
+        from consultations.services import years_before
 
         existing = list(
             User.objects.filter(email__startswith=VOTER_PREFIX, resident__isnull=False).order_by(
@@ -450,7 +450,7 @@ class Command(BaseCommand):
                 user__isnull=True,
                 claims__isnull=True,
                 spokesperson_terms__isnull=True,
-                birth_date__lte=_years_before(day, 16),
+                birth_date__lte=years_before(day, 16),
             )
             .select_related("council")
             .order_by("cedula")
