@@ -51,17 +51,12 @@ def _conninfo() -> str:
 
 def _page_ranges(parts: int) -> list[tuple[int, int | None]]:
     """The urn table's pages cut into ``parts`` ranges: (first page, first page of the next)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_relation_size(%s) / current_setting('block_size')::int",
-            [SealedBallot._meta.db_table],
-        )
-        pages = cursor.fetchone()[0]
+    pages = _urn_pages()
     cuts = [pages * part // parts for part in range(parts)]
     return [(cut, cuts[i + 1] if i + 1 < parts else None) for i, cut in enumerate(cuts)]
 
 
-def _open_in_workers(consultation_id, public_key, private_key, parts: int) -> OpenedUrn:
+def _open_in_workers(consultation_id, public_key, private_key, parts: int, meanwhile=None):
     job = {
         "conninfo": _conninfo(),
         "consultation": consultation_id,
@@ -83,6 +78,8 @@ def _open_in_workers(consultation_id, public_key, private_key, parts: int) -> Op
         part = {**job, "first_page": first_page, "last_page": last_page}
         worker.stdin.write(json.dumps(part) + "\n")
         worker.stdin.close()
+    # The parent's own reads overlap the workers' opening instead of following it.
+    alongside = meanwhile() if meanwhile is not None else None
     opened = OpenedUrn(Counter(), Counter(), Counter())
     for worker in workers:
         with worker.stdout:
@@ -94,7 +91,7 @@ def _open_in_workers(consultation_id, public_key, private_key, parts: int) -> Op
             opened.choices[commune_id, project_id] += n
         opened.urn.update(dict(result["urn"]))
         opened.unopened.update(dict(result["unopened"]))
-    return opened
+    return opened, alongside
 
 
 def _open_here(consultation_id, public_key, private_key) -> OpenedUrn:
@@ -111,18 +108,26 @@ def _open_here(consultation_id, public_key, private_key) -> OpenedUrn:
     return opened
 
 
-# Below this many ballots, starting worker processes costs more than it saves.
-PARALLEL_FROM = 20_000
+# Below this many pages of urn (some 20,000 ballots), worker processes cost more than they save.
+PARALLEL_FROM_PAGES = 300
 
 
-def urn_open_all(consultation: Consultation, private_key: bytes) -> OpenedUrn:
+def _urn_pages() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_relation_size(%s) / current_setting('block_size')::int",
+            [SealedBallot._meta.db_table],
+        )
+        return cursor.fetchone()[0]
+
+
+def urn_open_all(consultation: Consultation, private_key: bytes, meanwhile):
+    """Open every ballot of the round; run ``meanwhile`` alongside. (opened urn, its result)"""
     public_key = bytes(consultation.urn.public_key)
     parts = max(1, settings.URN_COUNT_WORKERS)
-    if connection.vendor == "postgresql" and parts > 1:
-        ballots = SealedBallot.objects.filter(consultation=consultation).count()
-        if ballots >= PARALLEL_FROM:
-            return _open_in_workers(consultation.pk, public_key, private_key, parts)
-    return _open_here(consultation.pk, public_key, private_key)
+    if connection.vendor == "postgresql" and parts > 1 and _urn_pages() >= PARALLEL_FROM_PAGES:
+        return _open_in_workers(consultation.pk, public_key, private_key, parts, meanwhile)
+    return _open_here(consultation.pk, public_key, private_key), meanwhile()
 
 
 @dataclass(frozen=True)
@@ -191,8 +196,12 @@ def consultation_count(*, consultation_id: int, now=None) -> Count | None:
                 defaults={"status": Count.Status.WAITING_FOR_KEY, "problems": [missing]},
             )
             return count
-        opened = urn_open_all(consultation, private_key)
-        count = _store_results(consultation, opened, now=now, seconds=time.monotonic() - started)
+        opened, known = urn_open_all(
+            consultation, private_key, meanwhile=lambda: _known_totals(consultation)
+        )
+        count = _store_results(
+            consultation, opened, known, now=now, seconds=time.monotonic() - started
+        )
     if consultation.urn.shares_needed:
         sealing.shares_forget(consultation.pk, consultation.urn.shares_total)
     return count
@@ -221,14 +230,22 @@ def _private_key(consultation) -> tuple[bytes | None, str]:
     return key, ""
 
 
-def _store_results(consultation, opened: OpenedUrn, *, now, seconds) -> Count:
+@dataclass
+class KnownTotals:
+    """What the count needs besides the urn: read while the urn is being opened."""
+
+    book: dict[int, int]  # commune id → voting-book entries
+    eligible: dict[int, int]  # commune id → residents of age
+    on_ballot: dict[int, list[tuple[int, int | None]]]  # commune id → (project, priority)
+
+
+def _known_totals(consultation) -> KnownTotals:
     book = dict(
         VotingBookEntry.objects.filter(consultation=consultation)
         .values_list("commune")
         .annotate(n=Tally("pk"))
         .values_list("commune", "n")
     )
-    eligible = eligible_by_commune(consultation)
     on_ballot: dict[int, list[tuple[int, int | None]]] = {}
     for project_id, commune_id, priority in Project.objects.filter(
         consultation=consultation,
@@ -236,6 +253,11 @@ def _store_results(consultation, opened: OpenedUrn, *, now, seconds) -> Count:
         commune__in=participating_communes(consultation),
     ).values_list("pk", "commune_id", "problem__priority"):
         on_ballot.setdefault(commune_id, []).append((project_id, priority))
+    return KnownTotals(book, eligible_by_commune(consultation), on_ballot)
+
+
+def _store_results(consultation, opened: OpenedUrn, known: KnownTotals, *, now, seconds) -> Count:
+    book, eligible, on_ballot = known.book, known.eligible, known.on_ballot
 
     seed = consultation.urn.lot_seed
     minimum = consultation.min_turnout_percent

@@ -100,7 +100,7 @@ def test_many_voters_at_once_the_three_totals_agree(
     assert Counter(statuses) == {200: 40, 409: 40}
     close_now(consultation)
     # Open the urn with the worker processes, as a national count would.
-    monkeypatch.setattr(counting, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(counting, "PARALLEL_FROM_PAGES", 0)
     settings.URN_COUNT_WORKERS = 2
     count = counting.consultation_count(consultation_id=consultation.pk)
     assert (count.status, count.ballots) == ("done", 40)
@@ -239,6 +239,8 @@ def test_worker_processes_read_every_page_of_the_urn_once(commune_a, commune_b):
     private_key = urn.private_key_load(consultation.pk)
     here = counting._open_here(consultation.pk, public_key, private_key)
     for parts in (2, 3, 7):
-        spread = counting._open_in_workers(consultation.pk, public_key, private_key, parts)
+        spread, _nothing = counting._open_in_workers(
+            consultation.pk, public_key, private_key, parts
+        )
         assert (spread.choices, spread.urn, spread.unopened) == (here.choices, here.urn, Counter())
     assert sum(here.choices.values()) == 1500
