@@ -169,6 +169,11 @@ class CommunalCouncil(models.Model):
         return self.name
 
 
+def age_on(birth_date: datetime.date, day: datetime.date) -> int:
+    """Years completed on that day."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
 class Resident(models.Model):
     """A person on the census (voter register) of a communal council."""
 
@@ -234,8 +239,7 @@ class Resident(models.Model):
         return f"{self.full_name} ({self.cedula})"
 
     def age_on(self, day: datetime.date) -> int:
-        before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
-        return day.year - self.birth_date.year - before_birthday
+        return age_on(self.birth_date, day)
 
 
 class ResidentClaim(models.Model):

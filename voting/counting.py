@@ -288,6 +288,13 @@ def _store_results(consultation, opened: OpenedUrn, known: KnownTotals, *, now, 
                     "urn": result.urn,
                     "counted": counted,
                 }
+                + (
+                    " "
+                    + _("%(n)d sealed ballot(s) did not open with the round's key.")
+                    % {"n": opened.unopened[commune_id]}
+                    if opened.unopened[commune_id]
+                    else ""
+                )
             )
         turnout = result.turnout_percent
         if minimum is not None and (turnout is None or turnout < float(minimum)):

@@ -160,8 +160,7 @@ def _download(request, consultation, *, rows, fields, name: str, kind: str):
     if not_modified is not None:
         return not_modified
     if kind == "csv":
-        writer = csv.writer(_Echo(), lineterminator="\n")
-        body = _csv_lines(writer, fields, rows)
+        body = csv_lines(fields, rows)
         content_type = "text/csv; charset=utf-8"
     else:
         body = _json_lines(fields, rows)
@@ -182,7 +181,9 @@ def _csv_value(value):
     return "" if value is None else value
 
 
-def _csv_lines(writer, fields, rows):
+def csv_lines(fields, rows):
+    """CSV text line by line (for streaming): a header, then one line per row (a dict)."""
+    writer = csv.writer(_Echo(), lineterminator="\n")
     yield writer.writerow(fields)
     for row in rows:
         yield writer.writerow([_csv_value(row[field]) for field in fields])

@@ -1,7 +1,8 @@
 """Every write of the vote: the urn made when voting opens, and a vote cast online.
 
-A vote is one SQL statement: it locks the round against closing (``FOR SHARE``), writes the
-voting-book row unless the person is already in it, and only then the sealed ballot. So two tabs,
+A vote whose rules all hold is one SQL statement: it checks the rules, locks the round against
+closing (``FOR SHARE``), writes the voting-book row unless the person is already in it, and only
+then the sealed ballot; a refusal reads the details to explain itself. So two tabs,
 two devices or twenty POSTs at once record exactly one vote, and no vote slips in once the round
 has moved on to counting. Votes are not written to the audit trail: the voting book is their
 append-only record, and an audit entry per vote would be one more row sharing the vote's time.
@@ -19,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 import audit
 from accounts import permissions
-from communes.models import Commune, Resident
+from communes.models import Commune, Resident, age_on
 from consultations.models import Consultation, Exclusion, Project
 from consultations.services import years_before
 
@@ -110,10 +111,6 @@ def voting_day(consultation: Consultation) -> datetime.date:
     return timezone.localdate(consultation.voting_opens_at)
 
 
-def age_on(birth_date: datetime.date, day: datetime.date) -> int:
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
-
-
 @dataclass(frozen=True)
 class Voter:
     """What the vote needs to know about a person, read in one query."""
@@ -178,23 +175,10 @@ WHERE r.user_id = %(user)s
 """
 
 
-def _voter_sql() -> str:
-    from communes.models import CommunalCouncil
-
-    return _VOTER.format(
-        exclusion=Exclusion._meta.db_table,
-        book=VotingBookEntry._meta.db_table,
-        project=Project._meta.db_table,
-        resident=Resident._meta.db_table,
-        council=CommunalCouncil._meta.db_table,
-        commune=Commune._meta.db_table,
-    )
-
-
 def _voter_row(consultation: Consultation, user_id: int, project_id: int | None):
     with connection.cursor() as cursor:
         cursor.execute(
-            _voter_sql(),
+            _VOTER.format(**_tables()),
             {
                 "consultation": consultation.pk,
                 "user": user_id,
@@ -268,16 +252,16 @@ def ballot(*, consultation: Consultation, commune_id: int) -> list[Project]:
 
 _CAST = """
 WITH open_round AS (
-    SELECT id FROM consultations_consultation
-    WHERE id = %(consultation)s AND phase = 'voting'
+    SELECT id FROM {consultation}
+    WHERE id = %(consultation)s AND phase = %(voting)s
     FOR SHARE
 ), book AS (
-    INSERT INTO voting_votingbookentry (consultation_id, resident_id, commune_id, channel, voted_at)
-    SELECT id, %(resident)s, %(commune)s, 'online', %(now)s FROM open_round
+    INSERT INTO {book} (consultation_id, resident_id, commune_id, channel, voted_at)
+    SELECT id, %(resident)s, %(commune)s, %(online)s, %(now)s FROM open_round
     ON CONFLICT (consultation_id, resident_id) DO NOTHING
     RETURNING 1
 )
-INSERT INTO voting_sealedballot (receipt, consultation_id, commune_id, sealed)
+INSERT INTO {urn} (receipt, consultation_id, commune_id, sealed)
 SELECT %(receipt)s, %(consultation)s, %(commune)s, %(sealed)s FROM book
 RETURNING receipt
 """
@@ -383,8 +367,10 @@ def _cast_known_voter(consultation, voter, now, receipt, sealed) -> bool:
     wrote nothing: a vote racing this one, or the round closing)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _CAST,
+            _CAST.format(**_tables()),
             {
+                "voting": Consultation.Phase.VOTING.value,
+                "online": VotingBookEntry.Channel.ONLINE.value,
                 "consultation": consultation.pk,
                 "resident": voter.resident_id,
                 "commune": voter.commune_id,

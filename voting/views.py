@@ -5,8 +5,6 @@ not in the session, not in a message, not in a log. A reload of that page does n
 vote; the person is in the voting book and is told so.
 """
 
-import csv
-
 from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,6 +20,7 @@ from communes.models import Commune
 from consultations.models import Consultation
 
 from . import selectors, services, urn
+from .results_views import csv_lines
 
 CLOSED = (Consultation.Phase.COUNTING, Consultation.Phase.PUBLISHED)
 
@@ -122,21 +121,15 @@ def receipt_check(request, pk):
     return render(request, "voting/receipt_check.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def urn_receipts(request, pk, code):
     """Every receipt in a commune's urn, once voting has closed, in receipt order."""
     consultation = _consultation(pk)
     if consultation.phase not in CLOSED:
         raise Http404
     commune = get_object_or_404(Commune, code=code)
-    writer = csv.writer(_Echo())
-    rows = selectors.urn_receipts(consultation=consultation, commune=commune)
+    receipts = selectors.urn_receipts(consultation=consultation, commune=commune)
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in [["receipt"], *([r] for r in rows)]),
+        csv_lines(["receipt"], ({"receipt": receipt} for receipt in receipts)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="urna-{consultation.pk}-{code}.csv"'

@@ -92,9 +92,7 @@ def test_roles_are_kept_in_the_session_for_the_day_and_a_role_change_ends_it(cli
         assert kept["day"] == "2027-03-01"
         # The term ends in the database without going through a service (it never should):
         # the kept roles last until the day changes.
-        Spokesperson.objects.filter(resident__user=alice).update(
-            term_end=datetime.date(2027, 3, 1)
-        )
+        Spokesperson.objects.filter(resident__user=alice).update(term_end=datetime.date(2027, 3, 1))
         assert client.get(my_communes).status_code == 200
     with time_machine.travel(datetime.datetime(2027, 3, 2, 15, tzinfo=datetime.UTC), tick=False):
         assert client.get(my_communes).status_code == 403

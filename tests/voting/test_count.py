@@ -199,6 +199,7 @@ def test_a_ballot_that_does_not_open_breaks_the_agreement(voting_round, council_
     count = counting.consultation_count(consultation_id=voting_round.pk)
     assert count.status == "discrepancy"
     assert "1 en el cuaderno de votación, 2 en la urna, 1 contadas" in count.problems[0]
+    assert "1 boleta(s) sellada(s) no abrieron con la clave de la consulta" in count.problems[0]
 
 
 def test_the_tick_counts_a_round_entering_counting(voting_round, council_a, eager_tasks):
