@@ -79,7 +79,7 @@ def test_staff_decide_inline_and_the_queue_filters(client, alice, council_a, com
     projects = _submitted_projects(alice, council_a, commune_a, 2)
     client.force_login(mina)
     queue = client.get(reverse("consultations:validation-queue")).content.decode()
-    assert "P0" in queue and "P1" in queue and "Acta de la asamblea" in queue
+    assert "<h2>P0</h2>" in queue and "<h2>P1</h2>" in queue and "Acta de la asamblea" in queue
     response = client.post(
         reverse("consultations:project-decide", args=[projects[0].pk]),
         {"decision": "reject", "note": ""},
@@ -95,11 +95,11 @@ def test_staff_decide_inline_and_the_queue_filters(client, alice, council_a, com
     filtered = client.get(
         reverse("consultations:validation-queue"), {"category": "health"}
     ).content.decode()
-    assert "P1" not in filtered
+    assert "<h2>P1</h2>" not in filtered
     approved = client.get(
         reverse("consultations:validation-queue"), {"status": "approved"}
     ).content.decode()
-    assert "P0" in approved and "P1" not in approved
+    assert "<h2>P0</h2>" in approved and "<h2>P1</h2>" not in approved
 
 
 def test_the_queue_reads_in_a_constant_number_of_queries(
@@ -135,7 +135,7 @@ def test_staff_of_another_state_do_not_see_the_proposals(
         "lara@example.org", "ministry_staff", state=commune_b.parish.municipality.state
     )
     client.force_login(lara)
-    assert "P0" not in client.get(reverse("consultations:validation-queue")).content.decode()
+    assert "<h2>P0</h2>" not in client.get(reverse("consultations:validation-queue")).content.decode()
 
 
 def test_public_pages_show_the_ballot_and_the_rounds_figures(
