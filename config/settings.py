@@ -108,9 +108,15 @@ DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        # No health check: it costs a round trip per request. A connection the database dropped
+        # fails one request, then Django closes it at the request's end.
+        conn_health_checks=False,
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Django's cursors bind on the client and never prepare; this lets the few statements run on
+    # a psycopg cursor of their own (the vote) be prepared once per connection.
+    DATABASES["default"]["OPTIONS"] = {"prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -12,6 +12,8 @@ import datetime
 import random
 from dataclasses import dataclass
 
+import psycopg
+
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import formats, timezone
@@ -318,7 +320,11 @@ def _tables() -> dict[str, str]:
 def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed) -> bool:
     day = voting_day(consultation)
     max_age = consultation.max_age
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    # A server-side prepared statement: planning this join took three times as long as running
+    # it (EXPLAIN ANALYZE: ~1.9 ms against ~0.7 ms), and the vote is the busiest write of the day.
+    # Django's own cursors bind on the client, so this one statement gets a psycopg cursor of its own.
+    with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             _CAST_CHECKED.format(**_tables()),
             {
@@ -336,6 +342,7 @@ def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed)
                 "receipt": receipt,
                 "sealed": sealed,
             },
+            prepare=True,
         )
         return cursor.fetchone() is not None
 
