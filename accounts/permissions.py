@@ -219,8 +219,40 @@ def claims_decidable_q(user) -> Q:
 
 def _may_upload_file(user, commune) -> bool:
     roles = roles_of(user)
-    return commune.pk in roles.spokesperson_units or roles.staff_covers_state(
-        StaffRole.Kind.MINISTRY_STAFF, commune.parish.municipality.state_id
+    return (
+        commune.pk in roles.spokesperson_units
+        or roles.staff_covers_state(
+            StaffRole.Kind.MINISTRY_STAFF, commune.parish.municipality.state_id
+        )
+        # The photo or scan of a table's signed tally sheet.
+        or _runs_a_table_of(user, commune)
+    )
+
+
+def _runs_a_table_of(user, commune) -> bool:
+    if not roles_of(user).has_staff_role(StaffRole.Kind.POLLING_OFFICER):
+        return False
+    from voting.models import OfficerAssignment
+
+    return OfficerAssignment.objects.filter(officer=user, table__commune=commune).exists()
+
+
+def _may_run_table(user, assignment) -> bool:
+    """An officer runs only the table they were assigned (the dates are the view's business)."""
+    return assignment.officer_id == user.pk and roles_of(user).has_staff_role(
+        StaffRole.Kind.POLLING_OFFICER
+    )
+
+
+def _may_review_tally_sheets(user, sheet=None) -> bool:
+    """Ministry staff of the table's state, and cycle admins (who decide what is left at the
+    tally-sheet deadline)."""
+    if is_cycle_admin(user):
+        return True
+    if sheet is None:
+        return roles_of(user).has_staff_role(StaffRole.Kind.MINISTRY_STAFF)
+    return roles_of(user).staff_covers_state(
+        StaffRole.Kind.MINISTRY_STAFF, sheet.table.commune.parish.municipality.state_id
     )
 
 
@@ -274,6 +306,9 @@ RULES = {
     "consultations.write_for_commune": _may_write_for_commune,
     "consultations.decide_projects": _may_decide_projects,
     "consultations.see_validation_queue": _may_see_validation_queue,
+    "voting.manage_tables": _may_manage_cycle,
+    "voting.run_table": _may_run_table,
+    "voting.review_tally_sheets": _may_review_tally_sheets,
 }
 
 

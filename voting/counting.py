@@ -26,7 +26,14 @@ from consultations.models import Consultation, Project
 from consultations.services import participating_communes, residents_of_age
 
 from . import urn as sealing
-from .models import CommuneResult, Count, ProjectResult, SealedBallot, VotingBookEntry
+from .models import (
+    CommuneResult,
+    Count,
+    ProjectResult,
+    SealedBallot,
+    TallySheet,
+    VotingBookEntry,
+)
 from .services import voting_day
 
 
@@ -231,106 +238,204 @@ def _private_key(consultation) -> tuple[bytes | None, str]:
 
 
 @dataclass
+class TableTotals:
+    """The tables' part of the count: marks in the book and the accepted tally sheets."""
+
+    marks: Counter  # commune id → voting-book marks at its tables
+    votes: Counter  # (commune id, project id) → votes on accepted sheets
+    blank: Counter  # commune id → blank ballots on accepted sheets
+    null: Counter  # commune id → null ballots on accepted sheets
+    ballots: Counter  # commune id → every ballot on accepted sheets
+    # commune id → tables whose sheet is not decided yet (a table with marks and no sheet too)
+    pending: Counter
+
+
+def table_totals(consultation, commune_id: int | None = None) -> TableTotals:
+    """Two queries: the tables' marks, and their sheets."""
+    marks_by_table = VotingBookEntry.objects.filter(
+        consultation=consultation, channel=VotingBookEntry.Channel.TABLE
+    )
+    sheets = TallySheet.objects.filter(consultation=consultation)
+    if commune_id is not None:
+        marks_by_table = marks_by_table.filter(commune_id=commune_id)
+        sheets = sheets.filter(table__commune_id=commune_id)
+    totals = TableTotals(Counter(), Counter(), Counter(), Counter(), Counter(), Counter())
+    tables_marked = {}
+    for table_id, commune, n in (
+        marks_by_table.values_list("table_id", "commune_id")
+        .annotate(n=Tally("pk"))
+        .values_list("table_id", "commune_id", "n")
+        .order_by()
+    ):
+        totals.marks[commune] += n
+        tables_marked[table_id] = commune
+    for table_id, commune, status, votes, blank, null in sheets.values_list(
+        "table_id", "table__commune_id", "status", "votes", "blank", "null"
+    ):
+        tables_marked.pop(table_id, None)
+        if status == TallySheet.Status.ACCEPTED:
+            for project_id, n in votes.items():
+                totals.votes[commune, int(project_id)] += n
+            totals.blank[commune] += blank
+            totals.null[commune] += null
+            totals.ballots[commune] += sum(votes.values()) + blank + null
+        elif status != TallySheet.Status.ANNULLED:
+            totals.pending[commune] += 1
+    for commune in tables_marked.values():  # people marked, and no sheet entered yet
+        totals.pending[commune] += 1
+    return totals
+
+
+@dataclass
 class KnownTotals:
     """What the count needs besides the urn: read while the urn is being opened."""
 
-    book: dict[int, int]  # commune id → voting-book entries
+    book: dict[int, int]  # commune id → online voting-book entries
     eligible: dict[int, int]  # commune id → residents of age
     on_ballot: dict[int, list[tuple[int, int | None]]]  # commune id → (project, priority)
+    tables: TableTotals
+
+
+def _on_ballot(consultation, commune_id=None) -> dict[int, list[tuple[int, int | None]]]:
+    projects = Project.objects.filter(
+        consultation=consultation,
+        status=Project.Status.APPROVED,
+        commune__in=participating_communes(consultation),
+    )
+    if commune_id is not None:
+        projects = projects.filter(commune_id=commune_id)
+    on_ballot: dict[int, list[tuple[int, int | None]]] = {}
+    for project_id, commune, priority in projects.values_list(
+        "pk", "commune_id", "problem__priority"
+    ):
+        on_ballot.setdefault(commune, []).append((project_id, priority))
+    return on_ballot
 
 
 def _known_totals(consultation) -> KnownTotals:
     book = dict(
-        VotingBookEntry.objects.filter(consultation=consultation)
+        VotingBookEntry.objects.filter(
+            consultation=consultation, channel=VotingBookEntry.Channel.ONLINE
+        )
         .values_list("commune")
         .annotate(n=Tally("pk"))
         .values_list("commune", "n")
     )
-    on_ballot: dict[int, list[tuple[int, int | None]]] = {}
-    for project_id, commune_id, priority in Project.objects.filter(
+    return KnownTotals(
+        book,
+        eligible_by_commune(consultation),
+        _on_ballot(consultation),
+        table_totals(consultation),
+    )
+
+
+@dataclass
+class OnlinePart:
+    """A commune's online figures: book entries, sealed ballots, and the choices opened."""
+
+    book: int
+    urn: int
+    unopened: int
+    choices: dict[int, int]  # project id → online votes
+
+
+def _commune_result(
+    consultation, commune_id, projects, online: OnlinePart, eligible: int, tables: TableTotals
+):
+    """(commune result, its projects' results ranked, a problem or "") for one commune."""
+    valid = {project_id for project_id, _p in projects}
+    counted = sum(online.choices.get(project_id, 0) for project_id in valid)
+    table_votes = {project_id: tables.votes[commune_id, project_id] for project_id in valid}
+    result = CommuneResult(
         consultation=consultation,
-        status=Project.Status.APPROVED,
-        commune__in=participating_communes(consultation),
-    ).values_list("pk", "commune_id", "problem__priority"):
-        on_ballot.setdefault(commune_id, []).append((project_id, priority))
-    return KnownTotals(book, eligible_by_commune(consultation), on_ballot)
+        commune_id=commune_id,
+        eligible=eligible,
+        voting_book=online.book,
+        urn=online.urn,
+        counted=counted,
+        table_marks=tables.marks[commune_id],
+        sheet_ballots=tables.ballots[commune_id],
+        blank=tables.blank[commune_id],
+        null=tables.null[commune_id],
+        pending_sheets=tables.pending[commune_id],
+        votes=counted + sum(table_votes.values()),
+    )
+    problem = ""
+    if not result.totals_agree:
+        problem = _(
+            "Commune %(id)d: %(book)d in the voting book, %(urn)d in the urn, %(counted)d counted."
+        ) % {"id": commune_id, "book": result.voting_book, "urn": result.urn, "counted": counted}
+        if online.unopened:
+            problem += " " + _("%(n)d sealed ballot(s) did not open with the round's key.") % {
+                "n": online.unopened
+            }
+    minimum = consultation.min_turnout_percent
+    turnout = result.turnout_percent
+    if minimum is not None and (turnout is None or turnout < float(minimum)):
+        result.void_reason = _("Turnout below the round's minimum of %(min)s%%.") % {"min": minimum}
+    seed = consultation.urn.lot_seed
+    candidates = [
+        Candidate(
+            project_id=project_id,
+            votes=online.choices.get(project_id, 0) + table_votes[project_id],
+            priority=priority,
+            lot=sealing.lot_key(seed, project_id),
+        )
+        for project_id, priority in projects
+    ]
+    # No winner while a sheet of the commune is undecided: it is shown as pending.
+    decided = not result.void_reason and not result.pending_sheets
+    winners_left = consultation.winners_per_commune if decided else 0
+    project_results = []
+    for position, (candidate, tie_broken) in enumerate(
+        rank(candidates, tie_break=consultation.tie_break), start=1
+    ):
+        wins = winners_left > 0 and candidate.votes > 0
+        winners_left -= wins
+        project_results.append(
+            ProjectResult(
+                project_id=candidate.project_id,
+                consultation=consultation,
+                commune_id=commune_id,
+                online_votes=online.choices.get(candidate.project_id, 0),
+                table_votes=table_votes[candidate.project_id],
+                votes=candidate.votes,
+                rank=position,
+                is_winner=wins,
+                priority=candidate.priority,
+                lot=candidate.lot,
+                tie_broken=tie_broken,
+            )
+        )
+    return result, project_results, problem
 
 
 def _store_results(consultation, opened: OpenedUrn, known: KnownTotals, *, now, seconds) -> Count:
-    book, eligible, on_ballot = known.book, known.eligible, known.on_ballot
-
-    seed = consultation.urn.lot_seed
-    minimum = consultation.min_turnout_percent
+    book, eligible, on_ballot, tables = known.book, known.eligible, known.on_ballot, known.tables
+    communes = set(on_ballot) | set(book) | set(opened.urn) | set(tables.marks)
     commune_results, project_results, problems = [], [], []
-    for commune_id in sorted(set(on_ballot) | set(book) | set(opened.urn)):
-        projects = on_ballot.get(commune_id, [])
-        valid = {project_id for project_id, _p in projects}
-        counted = sum(opened.choices[commune_id, project_id] for project_id in valid)
-        votes = counted
-        result = CommuneResult(
-            consultation=consultation,
-            commune_id=commune_id,
-            eligible=eligible.get(commune_id, 0),
-            voting_book=book.get(commune_id, 0),
+    for commune_id in sorted(communes):
+        online = OnlinePart(
+            book=book.get(commune_id, 0),
             urn=opened.urn.get(commune_id, 0),
-            counted=counted,
-            votes=votes,
+            unopened=opened.unopened[commune_id],
+            choices={
+                project_id: opened.choices[commune_id, project_id]
+                for project_id, _p in on_ballot.get(commune_id, [])
+            },
         )
-        if not result.totals_agree:
-            problems.append(
-                _(
-                    "Commune %(id)d: %(book)d in the voting book, %(urn)d in the urn, "
-                    "%(counted)d counted."
-                )
-                % {
-                    "id": commune_id,
-                    "book": result.voting_book,
-                    "urn": result.urn,
-                    "counted": counted,
-                }
-                + (
-                    " "
-                    + _("%(n)d sealed ballot(s) did not open with the round's key.")
-                    % {"n": opened.unopened[commune_id]}
-                    if opened.unopened[commune_id]
-                    else ""
-                )
-            )
-        turnout = result.turnout_percent
-        if minimum is not None and (turnout is None or turnout < float(minimum)):
-            result.void_reason = _("Turnout below the round's minimum of %(min)s%%.") % {
-                "min": minimum
-            }
+        result, rows, problem = _commune_result(
+            consultation,
+            commune_id,
+            on_ballot.get(commune_id, []),
+            online,
+            eligible.get(commune_id, 0),
+            tables,
+        )
         commune_results.append(result)
-        candidates = [
-            Candidate(
-                project_id=project_id,
-                votes=opened.choices[commune_id, project_id],
-                priority=priority,
-                lot=sealing.lot_key(seed, project_id),
-            )
-            for project_id, priority in projects
-        ]
-        winners_left = 0 if result.void_reason else consultation.winners_per_commune
-        for position, (candidate, tie_broken) in enumerate(
-            rank(candidates, tie_break=consultation.tie_break), start=1
-        ):
-            wins = winners_left > 0 and candidate.votes > 0
-            winners_left -= wins
-            project_results.append(
-                ProjectResult(
-                    project_id=candidate.project_id,
-                    consultation=consultation,
-                    commune_id=commune_id,
-                    online_votes=candidate.votes,
-                    votes=candidate.votes,
-                    rank=position,
-                    is_winner=wins,
-                    priority=candidate.priority,
-                    lot=candidate.lot,
-                    tie_broken=tie_broken,
-                )
-            )
+        project_results.extend(rows)
+        if problem:
+            problems.append(problem)
 
     ProjectResult.objects.filter(consultation=consultation).delete()
     CommuneResult.objects.filter(consultation=consultation).delete()
@@ -359,3 +464,74 @@ def _store_results(consultation, opened: OpenedUrn, known: KnownTotals, *, now, 
         after={"status": count.status, "ballots": ballots, "problems": len(problems)},
     )
     return count
+
+
+def commune_recount(*, consultation_id: int, commune_id: int, now=None) -> CommuneResult | None:
+    """Count one commune again after one of its tally sheets was decided, from the online
+    figures the count stored (the urn is not opened again) and the sheets as they are now.
+
+    Does nothing before the round's count (which will read the sheets itself); waits for a count
+    in progress, so a sheet decided during a count is never left out.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7001, consultation_id])
+        count = (
+            Count.objects.select_for_update()
+            .filter(
+                consultation_id=consultation_id,
+                status__in=[Count.Status.DONE, Count.Status.DISCREPANCY],
+            )
+            .first()
+        )
+        if count is None:
+            return None
+        consultation = Consultation.objects.select_related("urn").get(pk=consultation_id)
+        old = CommuneResult.objects.filter(consultation=consultation, commune_id=commune_id).first()
+        choices = dict(
+            ProjectResult.objects.filter(
+                consultation=consultation, commune_id=commune_id
+            ).values_list("project_id", "online_votes")
+        )
+        if old is not None:
+            online = OnlinePart(old.voting_book, old.urn, old.urn - old.counted, choices)
+            eligible = old.eligible
+        else:  # a commune that had no results (nobody in its book at the count)
+            online = OnlinePart(0, 0, 0, choices)
+            eligible = (
+                residents_of_age(
+                    on=voting_day(consultation),
+                    min_age=consultation.min_age,
+                    max_age=consultation.max_age,
+                )
+                .filter(council__commune_id=commune_id)
+                .count()
+            )
+        result, rows, _problem = _commune_result(
+            consultation,
+            commune_id,
+            _on_ballot(consultation, commune_id).get(commune_id, []),
+            online,
+            eligible,
+            table_totals(consultation, commune_id),
+        )
+        ProjectResult.objects.filter(consultation=consultation, commune_id=commune_id).delete()
+        CommuneResult.objects.filter(consultation=consultation, commune_id=commune_id).delete()
+        result.save()
+        ProjectResult.objects.bulk_create(rows)
+        count.revision += 1
+        count.save(update_fields=["revision"])
+        audit.record(
+            actor=None,
+            action="consultation.recount_commune",
+            obj=consultation,
+            after={
+                "commune": commune_id,
+                "votes": result.votes,
+                "pending_sheets": result.pending_sheets,
+                "revision": count.revision,
+            },
+        )
+    return result

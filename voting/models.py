@@ -8,6 +8,7 @@ database) the sealed bytes say nothing about the choice. Counting opens them in 
 only totals per project.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -75,6 +76,27 @@ class VotingBookEntry(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     voted_at = models.DateTimeField(_("voted at"))
+    # A mark at a table: the table, the officer who made it, and the id the officer's page gave
+    # it (a mark sent again after a dropped connection is recognised, not taken for a conflict).
+    table = models.ForeignKey(
+        "VotingTable",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="marks",
+        verbose_name=_("voting table"),
+        db_index=False,  # partial index below: online rows (nearly all) stay out of it
+    )
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("marked by"),
+        db_index=False,
+    )
+    mark_id = models.UUIDField(_("mark id"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("voting-book entry")
@@ -83,8 +105,22 @@ class VotingBookEntry(models.Model):
             models.UniqueConstraint(
                 fields=["consultation", "resident"], name="voting_book_once_per_round"
             ),
+            models.CheckConstraint(
+                condition=(
+                    Q(channel="table", table__isnull=False, marked_by__isnull=False)
+                    | Q(channel="online", table__isnull=True, marked_by__isnull=True)
+                ),
+                name="voting_book_table_marks_name_table_and_officer",
+            ),
         ]
-        indexes = [models.Index(fields=["consultation", "commune"])]
+        indexes = [
+            models.Index(fields=["consultation", "commune"]),
+            models.Index(
+                fields=["table", "consultation"],
+                condition=Q(table__isnull=False),
+                name="voting_book_table_marks",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.consultation} · {self.resident_id}"
@@ -142,6 +178,8 @@ class Count(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     seconds = models.FloatField(_("seconds taken"), default=0)
     problems = models.JSONField(_("problems"), default=list, blank=True)
+    # Raised each time a commune is counted again (a tally sheet decided after the count).
+    revision = models.PositiveIntegerField(_("revision"), default=0)
 
     class Meta:
         verbose_name = _("count")
@@ -167,9 +205,17 @@ class CommuneResult(models.Model):
         verbose_name=_("commune"),
     )
     eligible = models.PositiveIntegerField(_("eligible residents"))
-    voting_book = models.PositiveIntegerField(_("voting-book entries"))
+    # The online part: these three must agree.
+    voting_book = models.PositiveIntegerField(_("online voting-book entries"))
     urn = models.PositiveIntegerField(_("sealed ballots in the urn"))
     counted = models.PositiveIntegerField(_("choices counted"))
+    # The tables' part: marks in the book, and what the accepted tally sheets say.
+    table_marks = models.PositiveIntegerField(_("voting-book marks at tables"), default=0)
+    sheet_ballots = models.PositiveIntegerField(_("ballots on accepted tally sheets"), default=0)
+    blank = models.PositiveIntegerField(_("blank ballots"), default=0)
+    null = models.PositiveIntegerField(_("null ballots"), default=0)
+    # Sheets of the commune's tables not yet accepted or annulled: no winner until they are.
+    pending_sheets = models.PositiveIntegerField(_("tally sheets pending"), default=0)
     votes = models.PositiveIntegerField(_("votes"))
     # Set when the round's minimum turnout was not reached: the commune then has no winner.
     void_reason = models.CharField(_("why there is no winner"), max_length=200, blank=True)
@@ -192,8 +238,13 @@ class CommuneResult(models.Model):
         return self.voting_book == self.urn == self.counted
 
     @property
+    def voters(self) -> int:
+        """Everyone in the book: online, and at the tables (blank and null ballots included)."""
+        return self.voting_book + self.table_marks
+
+    @property
     def turnout_percent(self) -> float | None:
-        return 100 * self.votes / self.eligible if self.eligible else None
+        return 100 * self.voters / self.eligible if self.eligible else None
 
 
 class ProjectResult(models.Model):
@@ -215,6 +266,7 @@ class ProjectResult(models.Model):
         "communes.Commune", on_delete=models.PROTECT, related_name="+", verbose_name=_("commune")
     )
     online_votes = models.PositiveIntegerField(_("online votes"))
+    table_votes = models.PositiveIntegerField(_("votes at tables"), default=0)
     votes = models.PositiveIntegerField(_("votes"))
     rank = models.PositiveSmallIntegerField(_("rank"))
     is_winner = models.BooleanField(_("winner"), default=False)
@@ -232,8 +284,8 @@ class ProjectResult(models.Model):
                 fields=["consultation", "commune", "rank"], name="project_result_rank_unique"
             ),
             models.CheckConstraint(
-                condition=Q(votes__gte=models.F("online_votes")),
-                name="project_result_votes_include_online",
+                condition=Q(votes=models.F("online_votes") + models.F("table_votes")),
+                name="project_result_votes_online_and_tables",
             ),
             models.CheckConstraint(
                 condition=Q(is_winner=False) | Q(votes__gt=0),
@@ -244,3 +296,310 @@ class ProjectResult(models.Model):
 
     def __str__(self):
         return f"{self.project} · {self.votes}"
+
+
+class VotingCentre(models.Model):
+    """A place where people vote on paper (a school, a communal house)."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    parish = models.ForeignKey(
+        "communes.Parish",
+        on_delete=models.PROTECT,
+        related_name="voting_centres",
+        verbose_name=_("parish"),
+    )
+    address = models.CharField(_("address"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("voting centre")
+        verbose_name_plural = _("voting centres")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[A-Z0-9][A-Z0-9-]*$"), name="voting_centre_code_format"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class VotingTable(models.Model):
+    """A table of a centre, where one commune's residents vote on its ballot."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    centre = models.ForeignKey(
+        VotingCentre, on_delete=models.PROTECT, related_name="tables", verbose_name=_("centre")
+    )
+    number = models.PositiveSmallIntegerField(_("number"))
+    commune = models.ForeignKey(
+        "communes.Commune",
+        on_delete=models.PROTECT,
+        related_name="voting_tables",
+        verbose_name=_("commune"),
+    )
+
+    class Meta:
+        ordering = ["centre__code", "number"]
+        verbose_name = _("voting table")
+        verbose_name_plural = _("voting tables")
+        constraints = [
+            models.UniqueConstraint(fields=["centre", "number"], name="voting_table_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="voting_table_number_positive"),
+        ]
+
+    def __str__(self):
+        return _("Table %(number)d · %(centre)s") % {"number": self.number, "centre": self.centre}
+
+
+class OfficerAssignment(models.Model):
+    """A polling officer runs one table in one round."""
+
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="officer_assignments",
+        verbose_name=_("consultation"),
+    )
+    table = models.ForeignKey(
+        VotingTable,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        verbose_name=_("voting table"),
+    )
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="table_assignments",
+        verbose_name=_("officer"),
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("assigned by"),
+    )
+    assigned_at = models.DateTimeField(_("assigned at"))
+
+    class Meta:
+        ordering = ["table__centre__code", "table__number", "officer__email"]
+        verbose_name = _("officer assignment")
+        verbose_name_plural = _("officer assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "officer"], name="officer_one_table_per_round"
+            ),
+        ]
+        indexes = [models.Index(fields=["consultation", "table"])]
+
+    def __str__(self):
+        return f"{self.officer} · {self.table}"
+
+
+class BookConflict(models.Model):
+    """A table mark that found the person already in the voting book.
+
+    Made when a mark queued while the officer's page was offline reaches the server after the
+    person voted online (or at another table) meanwhile: the person may hold a paper ballot and
+    have voted already. Nothing is dropped and nothing counted twice without someone seeing it:
+    the table's tally sheet then disagrees with its marks and goes to review, where staff see this.
+    """
+
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="book_conflicts",
+        verbose_name=_("consultation"),
+    )
+    table = models.ForeignKey(
+        VotingTable, on_delete=models.PROTECT, related_name="conflicts", verbose_name=_("table")
+    )
+    resident = models.ForeignKey(
+        "communes.Resident",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("resident"),
+    )
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("officer"),
+    )
+    mark_id = models.UUIDField(_("mark id"), unique=True)
+    marked_at = models.DateTimeField(_("marked at (officer's device)"))
+    received_at = models.DateTimeField(_("received at"))
+    # Where the person already was in the book.
+    existing_channel = models.CharField(
+        _("already voted"), max_length=8, choices=VotingBookEntry.Channel.choices
+    )
+    existing_table = models.ForeignKey(
+        VotingTable,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("at the table"),
+    )
+
+    class Meta:
+        ordering = ["received_at"]
+        verbose_name = _("voting-book conflict")
+        verbose_name_plural = _("voting-book conflicts")
+        indexes = [models.Index(fields=["consultation", "table"])]
+
+    def __str__(self):
+        return f"{self.table} · {self.resident_id}"
+
+
+class TallySheet(models.Model):
+    """A table's tally sheet (acta de escrutinio): two officers' entries and what was accepted.
+
+    Accepted on its own when both entries agree and their total equals the table's marks in the
+    voting book; otherwise it waits for staff, who accept figures or annul it with a reason.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting for both entries")
+        REVIEW = "review", _("Under review")
+        ACCEPTED = "accepted", _("Accepted")
+        ANNULLED = "annulled", _("Annulled")
+
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="tally_sheets",
+        verbose_name=_("consultation"),
+    )
+    table = models.ForeignKey(
+        VotingTable,
+        on_delete=models.PROTECT,
+        related_name="tally_sheets",
+        verbose_name=_("voting table"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    # The accepted figures: project id (as text) → votes, plus blank and null ballots.
+    votes = models.JSONField(_("votes per project"), default=dict, blank=True)
+    blank = models.PositiveIntegerField(_("blank ballots"), default=0)
+    null = models.PositiveIntegerField(_("null ballots"), default=0)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # Nobody: accepted on its own, both entries agreeing with the book.
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+
+    class Meta:
+        ordering = ["table__centre__code", "table__number"]
+        verbose_name = _("tally sheet")
+        verbose_name_plural = _("tally sheets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "table"], name="tally_sheet_once_per_table"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["accepted", "annulled"], decided_at__isnull=False)
+                | Q(status__in=["waiting", "review"], decided_at__isnull=True),
+                name="tally_sheet_decided_when_final",
+            ),
+        ]
+        indexes = [models.Index(fields=["consultation", "status"])]
+
+    def __str__(self):
+        return f"{self.consultation} · {self.table}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (self.Status.ACCEPTED, self.Status.ANNULLED)
+
+    @property
+    def ballots(self) -> int:
+        return sum(self.votes.values()) + self.blank + self.null
+
+
+class TallyEntry(models.Model):
+    """One officer's entry of a table's tally sheet, with the photo or scan of the signed sheet."""
+
+    sheet = models.ForeignKey(
+        TallySheet, on_delete=models.PROTECT, related_name="entries", verbose_name=_("sheet")
+    )
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("officer"),
+    )
+    votes = models.JSONField(_("votes per project"))
+    blank = models.PositiveIntegerField(_("blank ballots"))
+    null = models.PositiveIntegerField(_("null ballots"))
+    scan = models.ForeignKey(
+        "communes.CommuneFile",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("photo or scan of the signed sheet"),
+    )
+    entered_at = models.DateTimeField(_("entered at"))
+
+    class Meta:
+        ordering = ["entered_at"]
+        verbose_name = _("tally-sheet entry")
+        verbose_name_plural = _("tally-sheet entries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sheet", "officer"], name="tally_entry_one_per_officer"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.sheet} · {self.officer}"
+
+    @property
+    def ballots(self) -> int:
+        return sum(self.votes.values()) + self.blank + self.null
+
+    def figures(self) -> tuple:
+        return (dict(self.votes), self.blank, self.null)
+
+
+class SheetEvent(models.Model):
+    """The history of a tally sheet, shown on the results pages: entries, checks, decisions."""
+
+    class Kind(models.TextChoices):
+        ENTERED = "entered", _("Entry made")
+        MISMATCH = "mismatch", _("Sent to review")
+        ACCEPTED = "accepted", _("Accepted")
+        ANNULLED = "annulled", _("Annulled")
+
+    sheet = models.ForeignKey(
+        TallySheet, on_delete=models.PROTECT, related_name="events", verbose_name=_("sheet")
+    )
+    kind = models.CharField(_("what happened"), max_length=10, choices=Kind.choices)
+    at = models.DateTimeField(_("when"))
+    # Nobody: the system (an automatic check or acceptance).
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    # The figures and differences the event was about (shown to reviewers and the public).
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("tally-sheet event")
+        verbose_name_plural = _("tally-sheet events")
+        indexes = [models.Index(fields=["sheet", "at"])]
+
+    def __str__(self):
+        return f"{self.sheet} · {self.get_kind_display()}"

@@ -67,7 +67,8 @@ def results_round_get(*, pk: int) -> Consultation:
 def results_version(consultation: Consultation) -> str:
     count = getattr(consultation, "count", None)
     finished = count.finished_at.isoformat() if count and count.finished_at else "-"
-    return f"{finished}/{consultation.last_transition}"
+    revision = count.revision if count else 0
+    return f"{finished}.{revision}/{consultation.last_transition}"
 
 
 def _cached(consultation: Consultation, name: str, build):
