@@ -217,16 +217,17 @@ def claims_decidable_q(user) -> Q:
     return scope & ~Q(user=user)
 
 
-def _may_upload_file(user, commune) -> bool:
+def _keeps_files_of(user, commune) -> bool:
     roles = roles_of(user)
-    return (
-        commune.pk in roles.spokesperson_units
-        or roles.staff_covers_state(
-            StaffRole.Kind.MINISTRY_STAFF, commune.parish.municipality.state_id
-        )
-        # The photo or scan of a table's signed tally sheet.
-        or _runs_a_table_of(user, commune)
+    return commune.pk in roles.spokesperson_units or roles.staff_covers_state(
+        StaffRole.Kind.MINISTRY_STAFF, commune.parish.municipality.state_id
     )
+
+
+def _may_upload_file(user, commune) -> bool:
+    # Officers upload the photo or scan of their table's signed tally sheet (a public file); they
+    # do not see the commune's private files.
+    return _keeps_files_of(user, commune) or _runs_a_table_of(user, commune)
 
 
 def _runs_a_table_of(user, commune) -> bool:
@@ -259,7 +260,7 @@ def _may_review_tally_sheets(user, sheet=None) -> bool:
 def _may_view_file(user, stored_file) -> bool:
     if stored_file.is_public:
         return True
-    return is_cycle_admin(user) or _may_upload_file(user, stored_file.commune)
+    return is_cycle_admin(user) or _keeps_files_of(user, stored_file.commune)
 
 
 def _may_see_claims_queue(user, _obj=None) -> bool:

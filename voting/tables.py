@@ -177,7 +177,7 @@ class TableVoter:
     code: str
 
 
-def _voting_open_problem(consultation: Consultation, at: datetime.datetime) -> str:
+def voting_open_problem(consultation: Consultation, at: datetime.datetime) -> str:
     if consultation.channels == Consultation.Channels.ONLINE:
         return _("This round is voted online only; tables do not open.")
     if not (consultation.voting_opens_at <= at < consultation.voting_closes_at):
@@ -264,7 +264,7 @@ def table_voter_lookup(*, assignment: OfficerAssignment, cedula: str, now=None) 
         if existing is not None:
             reason, code = _already_voted_message(existing), "already_voted"
     if not reason:
-        reason = _voting_open_problem(consultation, now)
+        reason = voting_open_problem(consultation, now)
         code = "closed" if reason else ""
     return TableVoter(
         resident_id=resident.pk,
@@ -325,7 +325,7 @@ def table_mark(
         refuse(reason, code)
     with transaction.atomic():
         phase = _lock_round_for_a_mark(consultation.pk)
-        problem = _voting_open_problem(consultation, marked_at)
+        problem = voting_open_problem(consultation, marked_at)
         if not problem:
             if phase == Consultation.Phase.VOTING and now < consultation.voting_closes_at:
                 pass

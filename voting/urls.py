@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import table_views, views
 
 app_name = "voting"
 
@@ -11,4 +11,20 @@ urlpatterns = [
     path("consultas/<int:pk>/urna/<str:code>.csv", views.urn_receipts, name="urn-receipts"),
     path("ciclo/urnas/<int:pk>/partes/", views.urn_share, name="urn-share"),
     path("resultados/", include("voting.results_urls")),
+    # Voting tables: the officer's table, staff's review of sheets, the admin's tables.
+    path("mesa/", table_views.officer_home, name="officer-home"),
+    path("mesa/<int:pk>/", table_views.table, name="table"),
+    path("mesa/<int:pk>/marcar/", table_views.table_mark, name="table-mark"),
+    path("mesa/<int:pk>/acta/", table_views.table_sheet, name="table-sheet"),
+    path("actas/", table_views.sheet_queue, name="sheet-queue"),
+    path("actas/<int:pk>/", table_views.sheet_review, name="sheet-review"),
+    path("ciclo/consultas/<int:pk>/mesas/", table_views.round_tables, name="round-tables"),
+    path(
+        "ciclo/consultas/<int:pk>/mesas/importar/", table_views.tables_import, name="tables-import"
+    ),
+    path(
+        "ciclo/mesas/asignaciones/<int:pk>/quitar/",
+        table_views.officer_unassign,
+        name="officer-unassign",
+    ),
 ]

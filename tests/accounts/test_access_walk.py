@@ -103,6 +103,7 @@ def world(council_a, council_b, commune_a, commune_b):
     open_round = _round_in_assemblies(commune_a, council_a, people["spokesperson_a_executive"])
     voting_round = _round_in_voting(commune_a, commune_b)
     return {
+        "tables": _tables_of_a(voting_round, commune_a, people, admin_user),
         "voting_round": voting_round,
         "people": people,
         "claim": claim,
@@ -147,6 +148,35 @@ def _round_in_voting(commune_a, commune_b):
     )
     urn_open(consultation=consultation, now=now)
     return consultation
+
+
+def _tables_of_a(voting_round, commune_a, people, admin_user):
+    """A table of commune A in the round in voting, run by the walk's officer, with a sheet, and
+    a second table with an assignment for the admin's probes."""
+    from django.utils import timezone
+
+    from voting.models import OfficerAssignment, TallySheet, VotingCentre, VotingTable
+
+    centre = VotingCentre.objects.create(code="C-A", name="Escuela A", parish=commune_a.parish)
+    table = VotingTable.objects.create(code="C-A-1", centre=centre, number=1, commune=commune_a)
+    other = VotingTable.objects.create(code="C-A-2", centre=centre, number=2, commune=commune_a)
+    now = timezone.now()
+    assignment = OfficerAssignment.objects.create(
+        consultation=voting_round,
+        table=table,
+        officer=people[access.POLLING_OFFICER],
+        assigned_by=admin_user,
+        assigned_at=now,
+    )
+    spare = OfficerAssignment.objects.create(
+        consultation=voting_round,
+        table=other,
+        officer=make_user("spare.officer@example.org"),
+        assigned_by=admin_user,
+        assigned_at=now,
+    )
+    sheet = TallySheet.objects.create(consultation=voting_round, table=table)
+    return {"assignment": assignment, "spare": spare, "sheet": sheet}
 
 
 def _round_in_assemblies(commune, council, spokesperson):
@@ -228,6 +258,7 @@ def probes(world):
             reverse("voting:urn-receipts", args=[voting.pk, commune_code]),
             None,
         ),
+        **_table_probes(world),
         "communes:directory": ("get", reverse("communes:directory"), None),
         "communes:detail": ("get", reverse("communes:detail", args=[commune_code]), None),
         "set_language": ("post", reverse("set_language"), {"language": "es", "next": "/"}),
@@ -338,6 +369,15 @@ def probes(world):
             )
             for name, code in [("state", "01"), ("municipality", "0101"), ("commune", commune_code)]
         },
+        # The voting tables' open data (issue 7).
+        **{
+            f"voting:results-{name}": (
+                "get",
+                reverse(f"voting:results-{name}", args=[voting.pk]),
+                None,
+            )
+            for name in ["tables-csv", "tables-json"]
+        },
         "account_confirm_email": ("get", reverse("account_confirm_email", args=["x"]), None),
         "account_reset_password_from_key": (
             "get",
@@ -354,6 +394,34 @@ def probes(world):
             name = f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}"
             found[name] = ("get", reverse(name), None)
     return found
+
+
+def _table_probes(world):
+    tables = world["tables"]
+    table, voting = tables["assignment"].pk, world["voting_round"].pk
+    return {
+        "voting:officer-home": ("get", reverse("voting:officer-home"), None),
+        "voting:table": ("get", reverse("voting:table", args=[table]), None),
+        "voting:table-mark": (
+            "post",
+            reverse("voting:table-mark", args=[table]),
+            {"cedula": "V-13000000", "mark_id": "6f1c1d52-7f6a-4f53-9a57-0c1f3b1e2d4a"},
+        ),
+        "voting:table-sheet": ("post", reverse("voting:table-sheet", args=[table]), {}),
+        "voting:sheet-queue": ("get", reverse("voting:sheet-queue"), None),
+        "voting:sheet-review": (
+            "get",
+            reverse("voting:sheet-review", args=[tables["sheet"].pk]),
+            None,
+        ),
+        "voting:round-tables": ("get", reverse("voting:round-tables", args=[voting]), None),
+        "voting:tables-import": ("post", reverse("voting:tables-import", args=[voting]), {}),
+        "voting:officer-unassign": (
+            "post",
+            reverse("voting:officer-unassign", args=[tables["spare"].pk]),
+            {},
+        ),
+    }
 
 
 def refused(response) -> bool:
