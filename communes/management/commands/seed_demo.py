@@ -196,6 +196,23 @@ CLAIMANTS = 3  # demo accounts with a claim waiting in the spokesperson's queue
 VOTER_PREFIX = "votante"  # the demo voters' email addresses: votante0001@… and on
 # The current round's voting hours: the whole day, so the demo can be tried at any time.
 ALL_DAY = (datetime.time(0, 0), datetime.time(23, 59, 59))
+# Voting centres and tables: (state of the commune, centre name, its tables). The first commune
+# is the demo accounts' own; its first table is the one mesa@… runs in the current round.
+DEMO_CENTRES = [
+    ("01", "Escuela Bolivariana {parish}", 1),
+    ("13", "Casa comunal {place}", 2),
+]
+# What became of the past round's tally sheets, table by table in the order above: both officers
+# agreed with the book (accepted on its own); the entries differed and staff accepted one, read
+# against the scan; the sheet counted more ballots than the table's marks and was annulled.
+SHEET_STORIES = ["agreed", "disagreed", "annulled"]
+REVIEW_REASONS = {
+    "disagreed": "Revisada el acta escaneada: la segunda transcripción anotó un voto en la línea "
+    "de otro proyecto; vale la primera, que coincide con el acta firmada y con el cuaderno.",
+    "annulled": "El acta suma más boletas que electores marcados en el cuaderno de votación y el "
+    "escaneo no permite corregirla; se anula y sus electores constan como votantes sin voto.",
+}
+OFFICER_PREFIX = "oficial"  # the past round's officers: oficial1@… and on, without a password
 
 
 def _csv(header: str, rows: list[str]) -> io.StringIO:
@@ -209,6 +226,7 @@ class Command(BaseCommand):
         rng = random.Random(2026)
         with transaction.atomic():
             first_commune = self._registry(rng)
+            self._voting_tables(first_commune)
             self._census(rng)
             self._spokespeople(rng)
             accounts = self._accounts(first_commune)
@@ -270,6 +288,50 @@ class Command(BaseCommand):
             progress=False,
         )
         return Commune.objects.get(code=commune_rows[0].split(",")[0])
+
+    def _voting_tables(self, first_commune: Commune) -> None:
+        """A voting centre in two demo communes (the demo accounts' one first), with tables,
+        through the same import as a real registry of centres."""
+        from voting import table_import
+
+        centre_rows, table_rows = [], []
+        for state_code, name, tables in DEMO_CENTRES:
+            commune = (
+                first_commune
+                if state_code == DEMO_STATES[0]
+                else Commune.objects.filter(
+                    code__startswith="COM-", parish__municipality__state__code=state_code
+                )
+                .select_related("parish")
+                .order_by("code")
+                .first()
+            )
+            code = f"CV-{commune.code.removeprefix('COM-')}"
+            place = PLACES[len(centre_rows) * 7 % len(PLACES)]
+            centre_name = name.format(parish=commune.parish.name, place=place)
+            centre_rows.append(
+                f'{code},"{centre_name}",{commune.parish.code},"Sector {place}, {commune.name}"'
+            )
+            table_rows.extend(f"{code},{number},{commune.code}" for number in range(1, tables + 1))
+        importing.import_csv(
+            _csv("code,name,parish_code,address", centre_rows),
+            spec=table_import.CENTRES,
+            progress=False,
+        )
+        importing.import_csv(
+            _csv("centre_code,number,commune_code", table_rows),
+            spec=table_import.TABLES,
+            progress=False,
+        )
+
+    def _demo_tables(self) -> list:
+        from voting.models import VotingTable
+
+        return list(
+            VotingTable.objects.filter(code__startswith="CV-")
+            .select_related("commune")
+            .order_by("centre__code", "number")
+        )
 
     def _census(self, rng: random.Random) -> None:
         rows, used = [], set()
@@ -428,6 +490,7 @@ class Command(BaseCommand):
                 )
             self._assemblies_and_proposals(rng, consultation, current, dates)
             self._vote(rng, consultation, current=current, now=now)
+        self._officer_on_duty(rounds[True], now=now)
         consultation_create_next(now=now)
         return self._rounds_summary(rounds[False], rounds[True])
 
@@ -533,27 +596,182 @@ class Command(BaseCommand):
             vote_cast(consultation=consultation, user=user, project_id=choice, now=at)
         if current:
             return
+        assignments = self._table_marks(consultation)
         closed = consultation.voting_closes_at
         rounds.consultation_close_voting(consultation=consultation, by=None, now=closed)
+        # The sheets are entered and decided before the count, which then adds them up.
+        self._tally_sheets(consultation, assignments, favour, closed=closed)
         consultation_count(
-            consultation_id=consultation.pk, now=closed + datetime.timedelta(minutes=20)
+            consultation_id=consultation.pk, now=closed + datetime.timedelta(hours=2)
         )
         rounds.consultation_publish(
             consultation=consultation, by=None, now=consultation.tally_deadline_at
         )
 
+    def _table_voters(self, consultation, commune_id: int):
+        """Residents of a commune who may vote and are not in the round's book, without a demo
+        account (those vote online, or are kept for whoever tries the demo)."""
+        from consultations.services import years_before
+        from voting.models import VotingBookEntry
+        from voting.services import voting_day
+
+        return (
+            Resident.objects.filter(
+                council__commune_id=commune_id,
+                user__isnull=True,
+                claims__isnull=True,
+                birth_date__lte=years_before(voting_day(consultation), 18),
+            )
+            .exclude(
+                pk__in=VotingBookEntry.objects.filter(consultation=consultation).values(
+                    "resident_id"
+                )
+            )
+            .order_by("cedula")
+        )
+
+    def _table_marks(self, consultation) -> list:
+        """The past round's tables: two officers each, and residents of the table's commune who
+        did not vote online marked in the voting book by them during the day. Returns the
+        officers' assignments, two per table."""
+        from voting.tables import officer_assign, table_mark
+
+        admin = User.objects.get(email=f"admin@{DEMO_EMAIL_DOMAIN}")
+        opens = consultation.voting_opens_at
+        tables = self._demo_tables()
+        per_commune: dict[int, list] = {}
+        for table in tables:
+            per_commune.setdefault(table.commune_id, []).append(table)
+        assignments = []
+        minute = 0
+        for number, table in enumerate(tables):
+            pair = []
+            for officer_number in (2 * number + 1, 2 * number + 2):
+                officer, _created = User.objects.get_or_create(
+                    email=f"{OFFICER_PREFIX}{officer_number}@{DEMO_EMAIL_DOMAIN}",
+                    defaults={
+                        "first_name": GIVEN[-officer_number],
+                        "last_name": SURNAMES[-officer_number],
+                        "password": make_password(None),
+                    },
+                )
+                pair.append(
+                    officer_assign(
+                        consultation=consultation, table=table, officer=officer, by=admin, now=opens
+                    )
+                )
+            assignments.append(pair)
+            siblings = per_commune[table.commune_id]
+            voters = list(self._table_voters(consultation, table.commune_id))
+            for index, resident in enumerate(voters[siblings.index(table) :: len(siblings)][:8]):
+                minute += 17
+                table_mark(
+                    assignment=pair[index % 2],
+                    cedula=resident.cedula,
+                    by=pair[index % 2].officer,
+                    now=opens + datetime.timedelta(minutes=minute),
+                )
+        return assignments
+
+    def _tally_sheets(self, consultation, assignments, favour, *, closed) -> None:
+        """Each table's two officers enter its sheet, with the scan of the signed sheet; staff
+        decide the ones sent to review (see SHEET_STORIES)."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from voting.tables import ballot_projects, table_marks, tally_decide, tally_enter
+
+        reviewer = User.objects.get(email=f"ministerio@{DEMO_EMAIL_DOMAIN}")
+        rng = random.Random(7)  # apart from the main generator: the rest of the demo stays put
+        minutes = datetime.timedelta(minutes=1)
+        for story, (first, second) in zip(SHEET_STORIES, assignments, strict=False):
+            table = first.table
+            marks = table_marks(consultation, table)
+            projects = [project.pk for project in ballot_projects(consultation, table.commune_id)]
+            blank = 1 if marks >= 5 else 0
+            chosen = rng.choices(projects, [favour[pk] for pk in projects], k=marks - blank)
+            votes = {str(pk): chosen.count(pk) for pk in projects}
+            entries = [votes, dict(votes)]
+            if story == "disagreed":  # the second officer wrote a vote on the wrong line
+                top, other = sorted(votes, key=lambda pk: -votes[pk])[:2]
+                entries[1][top], entries[1][other] = votes[top] - 1, votes[other] + 1
+            elif story == "annulled":  # both agree, on more ballots than the book's marks
+                top = max(votes, key=lambda pk: votes[pk])
+                entries[0][top] = entries[1][top] = votes[top] + 4
+            sheet = None
+            for number, (assignment, figures) in enumerate(
+                zip((first, second), entries, strict=True), 1
+            ):
+                scan = SimpleUploadedFile(
+                    f"acta-{table.code}-{number}.pdf",
+                    DEMO_MINUTES_PDF,
+                    content_type="application/pdf",
+                )
+                sheet = tally_enter(
+                    assignment=assignment,
+                    by=assignment.officer,
+                    votes=figures,
+                    blank=blank,
+                    null=0,
+                    scan=scan,
+                    now=closed + (20 + 15 * number) * minutes,
+                )
+            if story == "agreed":
+                continue
+            tally_decide(
+                sheet=sheet,
+                by=reviewer,
+                decision="accept" if story == "disagreed" else "annul",
+                reason=REVIEW_REASONS[story],
+                entry_id=sheet.entries.order_by("entered_at").first().pk
+                if story == "disagreed"
+                else None,
+                now=closed + 90 * minutes,
+            )
+
+    def _officer_on_duty(self, current, *, now) -> None:
+        """mesa@… runs the demo accounts' commune's first table in the current round, and has
+        marked a few people there already."""
+        from consultations.models import Consultation
+        from voting.models import OfficerAssignment
+        from voting.tables import officer_assign, table_mark
+
+        officer = User.objects.get(email=f"mesa@{DEMO_EMAIL_DOMAIN}")
+        current = Consultation.objects.get(pk=current.pk)  # voting was opened on another copy
+        if current.phase != Consultation.Phase.VOTING or now >= current.voting_closes_at:
+            return
+        if OfficerAssignment.objects.filter(consultation=current, officer=officer).exists():
+            return
+        table = self._demo_tables()[0]
+        assignment = officer_assign(
+            consultation=current,
+            table=table,
+            officer=officer,
+            by=User.objects.get(email=f"admin@{DEMO_EMAIL_DOMAIN}"),
+            now=now,
+        )
+        for index, resident in enumerate(self._table_voters(current, table.commune_id)[:3]):
+            table_mark(
+                assignment=assignment,
+                cedula=resident.cedula,
+                by=officer,
+                now=now - datetime.timedelta(minutes=50 - 15 * index),
+            )
+
     def _rounds_summary(self, past, current) -> list[str]:
+        from django.db.models import Sum
         from django.utils import formats
 
-        from voting.models import Count, VotingBookEntry
+        from voting.models import CommuneResult, Count, VotingBookEntry
 
         count = Count.objects.filter(consultation=past).first()
+        # Online and at the tables.
+        counted = CommuneResult.objects.filter(consultation=past).aggregate(n=Sum("votes"))["n"]
         voters = User.objects.filter(email__startswith=VOTER_PREFIX).count()
         return [
             _("%(round)s: published, %(votes)d votes counted (count: %(status)s).")
             % {
                 "round": past.name,
-                "votes": count.ballots if count else 0,
+                "votes": counted or 0,
                 "status": count.get_status_display() if count else "-",
             },
             _(
@@ -575,7 +793,42 @@ class Command(BaseCommand):
                 "have no password."
             )
             % {"voters": voters, "prefix": VOTER_PREFIX},
+            *self._tables_summary(past, current),
         ]
+
+    def _tables_summary(self, past, current) -> list[str]:
+        from voting.models import OfficerAssignment, TallySheet
+
+        lines = []
+        duty = (
+            OfficerAssignment.objects.filter(
+                consultation=current, officer__email=f"mesa@{DEMO_EMAIL_DOMAIN}"
+            )
+            .select_related("table__commune", "officer")
+            .first()
+        )
+        if duty is not None:
+            lines.append(
+                _("%(officer)s runs voting table %(table)s (%(commune)s) in %(round)s.")
+                % {
+                    "officer": duty.officer.email,
+                    "table": duty.table.code,
+                    "commune": duty.table.commune.name,
+                    "round": current.name,
+                }
+            )
+        sheets = TallySheet.objects.filter(consultation=past).select_related("table")
+        if sheets:
+            lines.append(
+                _("%(round)s: tally sheets %(sheets)s.")
+                % {
+                    "round": past.name,
+                    "sheets": ", ".join(
+                        f"{sheet.table.code} {sheet.get_status_display()}" for sheet in sheets
+                    ),
+                }
+            )
+        return lines
 
     def _assemblies_and_proposals(self, rng, consultation, current, dates) -> None:
         """Each demo commune held an assembly (minutes attached), ranked its problems and made
