@@ -1,4 +1,9 @@
-"""Benchmark: count a national round: 5,340 communes, 36,500 projects, 6.5 million sealed ballots.
+"""Benchmark: count a national round: 5,340 communes, 36,500 projects, 6.5 million voters.
+
+Of the 6.5 million, 60 % voted online (sealed ballots in the urn) and 40 % on paper at one of
+11,500 voting tables in 10,000 centres: those are marks in the voting book (channel "table", the
+table and a bench officer), and every table has an accepted tally sheet whose figures (votes per
+project, blank and null ballots) add up to its marks. The count opens the urn and adds the sheets.
 
 Target (issue 6): the count, which opens every sealed ballot, in under 120 s and under 1 GB on
 this machine. Runs against a scratch PostgreSQL database on DATABASE_URL's server, named
@@ -9,6 +14,7 @@ demo's key folder. Prints its figures; the last line is one JSON object.
 
     make bench-count                               # the national size
     DATABASE_URL=... python bench/count.py --votes 100000 --communes 200    # a quick run
+    (--tables and --table-share change the tables' part; by default the national ratios)
 
 What is measured: the count runs in a child process of this script (so the build's memory is not
 counted), as `voting.counting.consultation_count` in that process with Django set up. `count_s`
@@ -42,12 +48,20 @@ import psycopg
 from nacl import bindings
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+from psycopg.types.json import Jsonb
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-NATIONAL = {"votes": 6_500_000, "communes": 5_340, "projects": 36_500}
-DATA_VERSION = 1  # bump when the shape of the built data changes
+NATIONAL = {
+    "votes": 6_500_000,
+    "communes": 5_340,
+    "projects": 36_500,
+    "tables": 11_500,
+    "table_share": 0.4,
+}
+NATIONAL_CENTRES = 10_000  # centres per 11,500 tables: most hold one table, some two
+DATA_VERSION = 2  # bump when the shape of the built data changes (2: voting tables)
 TARGET_SECONDS = 120
 TARGET_MB = 1024
 COUNCILS_PER_COMMUNE = 8
@@ -56,6 +70,7 @@ KEY_POOL = 4096  # ephemeral key pairs reused across the bench's ballots
 BATCH_COMMUNES = 100  # communes generated and copied per batch in a build worker
 SEED = 6
 BIG_TABLES = ["communes_resident", "voting_votingbookentry", "voting_sealedballot"]
+BLANK, NULL = 0.01, 0.005  # shares of the tables' ballots left blank or spoilt
 KEY_DIR = ROOT / "var" / "bench-urn-keys"
 
 
@@ -149,30 +164,57 @@ def open_cost_us() -> float:
 # The plan: who lives where and votes for what -------------------------------------------------
 
 
-def plan(votes: int, communes: int, projects: int) -> list[dict]:
-    """Per commune: its id, voters, residents' first id, and its projects' ids and weights."""
+def spread(total: int, weights: list[float], rng: random.Random) -> list[int]:
+    """``total`` cut in parts proportional to ``weights``, the remainder handed out at random."""
+    whole = sum(weights)
+    parts = [int(total * w / whole) for w in weights]
+    for index in rng.sample(range(len(parts)), total - sum(parts)):
+        parts[index] += 1
+    return parts
+
+
+def plan(votes: int, communes: int, projects: int, tables: int, table_share: float) -> list[dict]:
+    """Per commune: its id, voters (and how many of them at its tables), residents' first id,
+    its projects' ids and weights, and its tables as (table id, centre id, number in centre)."""
     rng = random.Random(SEED)
     weights = [rng.uniform(0.3, 1.7) for _c in range(communes)]
-    total = sum(weights)
-    voters = [int(votes * w / total) for w in weights]
-    for index in rng.sample(range(communes), votes - sum(voters)):
-        voters[index] += 1
+    voters = spread(votes, weights, rng)
+    # Tables where people vote: in proportion to the voters, at least one per commune when
+    # there are enough; a few communes' tables share a centre: 10,000 centres for 11,500 tables.
+    per_commune_tables = (
+        [1 + n for n in spread(tables - communes, weights, rng)]
+        if tables >= communes
+        else spread(tables, weights, rng)
+    )
+    shared_budget = tables - round(tables * NATIONAL_CENTRES / NATIONAL["tables"])
     per_commune = [
         projects // communes + (1 if c < projects % communes else 0) for c in range(communes)
     ]
     rng.shuffle(per_commune)
-    rows, resident_id, project_id = [], 1, 1
+    rows, resident_id, project_id, table_id, centre_id = [], 1, 1, 1, 0
     for c in range(communes):
         on_census = voters[c] + round(voters[c] * NON_VOTERS)
         ids = list(range(project_id, project_id + per_commune[c]))
+        commune_tables = []
+        for k in range(per_commune_tables[c]):
+            if k > 0 and shared_budget > 0:  # the second table of the centre before
+                shared_budget -= 1
+                number = commune_tables[-1][2] + 1
+            else:
+                centre_id += 1
+                number = 1
+            commune_tables.append((table_id, centre_id, number))
+            table_id += 1
         rows.append(
             {
                 "id": c + 1,
                 "voters": voters[c],
+                "at_tables": round(voters[c] * table_share) if commune_tables else 0,
                 "residents": on_census,
                 "first_resident": resident_id,
                 "projects": ids,
                 "weights": [rng.uniform(0.2, 3.0) for _p in ids],
+                "tables": commune_tables,
             }
         )
         resident_id += on_census
@@ -180,8 +222,9 @@ def plan(votes: int, communes: int, projects: int) -> list[dict]:
     return rows
 
 
-def build_part(job: dict) -> list[tuple[int, int]]:
-    """One build worker: residents, voting book and urn of its communes, streamed with COPY."""
+def build_part(job: dict) -> tuple[list[tuple[int, int, int]], dict]:
+    """One build worker: residents, voting book, urn and tally sheets of its communes, streamed
+    with COPY. Returns the expected (project, online votes, table votes) and totals."""
     from voting import urn as sealing
 
     rng = random.Random(SEED * 1000 + job["part"])
@@ -191,13 +234,18 @@ def build_part(job: dict) -> list[tuple[int, int]]:
     opens = datetime.datetime.fromisoformat(job["voting_opens_at"])
     window = int((datetime.datetime.fromisoformat(job["voting_closes_at"]) - opens).total_seconds())
     born = datetime.date(1950, 1, 1)
+    officer = job["officer"]
+    decided_at = datetime.datetime.fromisoformat(job["voting_closes_at"]) + datetime.timedelta(
+        hours=2
+    )
     expected = []
+    totals = dict.fromkeys(["online", "table_marks", "table_votes", "blank", "null"], 0)
     with psycopg.connect(job["conninfo"]) as conn:
         conn.execute("SET session_replication_role = replica")  # no FK triggers: the data is ours
         conn.execute("SET synchronous_commit = off")
         communes = job["communes"]
         for start in range(0, len(communes), BATCH_COMMUNES):
-            residents, book, urn = [], [], []
+            residents, book, urn, sheets = [], [], [], []
             for commune in communes[start : start + BATCH_COMMUNES]:
                 cid = commune["id"]
                 first_council = (cid - 1) * COUNCILS_PER_COMMUNE + 1
@@ -213,11 +261,10 @@ def build_part(job: dict) -> list[tuple[int, int]]:
                             first_council + rid % COUNCILS_PER_COMMUNE,
                         )
                     )
-                choices = rng.choices(commune["projects"], commune["weights"], k=commune["voters"])
+                online = commune["voters"] - commune["at_tables"]
+                choices = rng.choices(commune["projects"], commune["weights"], k=online)
                 tally = dict.fromkeys(commune["projects"], 0)
-                for rid, project_id in zip(
-                    range(first, first + commune["voters"]), choices, strict=True
-                ):
+                for rid, project_id in zip(range(first, first + online), choices, strict=True):
                     tally[project_id] += 1
                     book.append(
                         (
@@ -226,12 +273,63 @@ def build_part(job: dict) -> list[tuple[int, int]]:
                             cid,
                             "online",
                             opens + datetime.timedelta(seconds=rng.randrange(window)),
+                            None,
+                            None,
                         )
                     )
                     plaintext = sealing.PLAINTEXT.pack(project_id, rng.getrandbits(64))
                     sealed = seal_with(pool[rng.randrange(KEY_POOL)], plaintext)
                     urn.append((sealing.receipt_of(sealed), consultation, cid, sealed))
-                expected.extend(tally.items())
+                # The rest marked at the commune's tables, each table's sheet adding them up.
+                tally_at_tables = dict.fromkeys(commune["projects"], 0)
+                at_tables = list(range(first + online, first + commune["voters"]))
+                tables = commune["tables"]
+                for index, (table_id, _centre, _number) in enumerate(tables):
+                    marked = at_tables[index :: len(tables)]
+                    votes = dict.fromkeys(commune["projects"], 0)
+                    blank = null = 0
+                    for rid in marked:
+                        book.append(
+                            (
+                                consultation,
+                                rid,
+                                cid,
+                                "table",
+                                opens + datetime.timedelta(seconds=rng.randrange(window)),
+                                table_id,
+                                officer,
+                            )
+                        )
+                        draw = rng.random()
+                        if draw < BLANK:
+                            blank += 1
+                        elif draw < BLANK + NULL:
+                            null += 1
+                        else:
+                            choice = rng.choices(commune["projects"], commune["weights"])[0]
+                            votes[choice] += 1
+                    for project_id, n in votes.items():
+                        tally_at_tables[project_id] += n
+                    sheets.append(
+                        (
+                            consultation,
+                            table_id,
+                            "accepted",
+                            Jsonb({str(project_id): n for project_id, n in votes.items()}),
+                            blank,
+                            null,
+                            decided_at,
+                        )
+                    )
+                    totals["table_marks"] += len(marked)
+                    totals["blank"] += blank
+                    totals["null"] += null
+                totals["online"] += online
+                totals["table_votes"] += sum(tally_at_tables.values())
+                expected.extend(
+                    (project_id, tally[project_id], tally_at_tables[project_id])
+                    for project_id in commune["projects"]
+                )
             with conn.cursor() as cursor:
                 copy_rows(
                     cursor,
@@ -243,8 +341,9 @@ def build_part(job: dict) -> list[tuple[int, int]]:
                 copy_rows(
                     cursor,
                     "voting_votingbookentry "
-                    "(consultation_id, resident_id, commune_id, channel, voted_at)",
-                    ["int8", "int8", "int8", "text", "timestamptz"],
+                    "(consultation_id, resident_id, commune_id, channel, voted_at, table_id, "
+                    "marked_by_id)",
+                    ["int8", "int8", "int8", "text", "timestamptz", "int8", "int8"],
                     book,
                 )
                 copy_rows(
@@ -253,8 +352,17 @@ def build_part(job: dict) -> list[tuple[int, int]]:
                     ["text", "int8", "int8", "bytea"],
                     urn,
                 )
+                # The sheets as the officers' two agreeing entries left them (accepted on their
+                # own); the count reads only the sheets, so the entries and scans are left out.
+                copy_rows(
+                    cursor,
+                    'voting_tallysheet (consultation_id, table_id, status, votes, blank, "null", '
+                    "decided_at)",
+                    ["int8", "int8", "text", "jsonb", "int4", "int4", "timestamptz"],
+                    sheets,
+                )
             conn.commit()
-    return expected
+    return expected, totals
 
 
 def copy_rows(cursor, target: str, types: list[str], rows) -> None:
@@ -297,13 +405,15 @@ def keys_and_indexes_drop(cursor) -> list[str]:
 def build(db: dict, name: str, bench_url: str, sizes: dict) -> float:
     started = time.perf_counter()
     log(
-        f"building {name}: {sizes['votes']:,} ballots, {sizes['communes']:,} communes, "
+        f"building {name}: {sizes['votes']:,} voters ({sizes['table_share']:.0%} at "
+        f"{sizes['tables']:,} tables), {sizes['communes']:,} communes, "
         f"{sizes['projects']:,} projects"
     )
     database_recreate(db, name)
     from django.core.management import call_command
     from django.db import connections
 
+    from accounts.models import User
     from consultations.models import Consultation
     from consultations.services import proposed_dates
     from voting import urn as sealing
@@ -328,14 +438,19 @@ def build(db: dict, name: str, bench_url: str, sizes: dict) -> float:
         lot_seed=sealing.lot_seed(),
         created_at=dates["voting_opens_at"],
     )
+    # Who marked the voters at every table (one officer for all: the count does not look).
+    officer = User.objects.create_user(email="oficial@bench.comunas.test")
     connections.close_all()
 
-    communes = plan(sizes["votes"], sizes["communes"], sizes["projects"])
+    communes = plan(
+        sizes["votes"], sizes["communes"], sizes["projects"], sizes["tables"], sizes["table_share"]
+    )
     info = conninfo(db, name)
     with psycopg.connect(**info) as conn, conn.cursor() as cursor:
         conn.execute("SET session_replication_role = replica")
         parishes = [row[0] for row in cursor.execute("SELECT id FROM communes_parish ORDER BY id")]
         rng = random.Random(SEED)
+        parish_of = {c["id"]: rng.choice(parishes) for c in communes}
         copy_rows(
             cursor,
             "communes_commune "
@@ -350,9 +465,31 @@ def build(db: dict, name: str, bench_url: str, sizes: dict) -> float:
                     "active",
                     datetime.date(2015, 1, 1),
                     "",
-                    rng.choice(parishes),
+                    parish_of[c["id"]],
                 )
                 for c in communes
+            ),
+        )
+        centres = {  # centre id → the parish of the (first) commune voting there
+            centre: parish_of[c["id"]] for c in communes for _table, centre, _n in c["tables"]
+        }
+        copy_rows(
+            cursor,
+            "voting_votingcentre (id, code, name, parish_id, address)",
+            ["int8", "text", "text", "int8", "text"],
+            (
+                (centre, f"BV-{centre:05d}", f"Escuela {centre}", parish, "")
+                for centre, parish in centres.items()
+            ),
+        )
+        copy_rows(
+            cursor,
+            "voting_votingtable (id, code, centre_id, number, commune_id)",
+            ["int8", "text", "int8", "int2", "int8"],
+            (
+                (table, f"BV-{centre:05d}-{number}", centre, number, c["id"])
+                for c in communes
+                for table, centre, number in c["tables"]
             ),
         )
         copy_rows(
@@ -407,11 +544,15 @@ def build(db: dict, name: str, bench_url: str, sizes: dict) -> float:
         "public_key": public_key.hex(),
         "voting_opens_at": dates["voting_opens_at"].isoformat(),
         "voting_closes_at": dates["voting_closes_at"].isoformat(),
+        "officer": officer.pk,
     }
     parts = max(1, os.cpu_count() or 1)
     jobs = [{**job, "part": part, "communes": communes[part::parts]} for part in range(parts)]
     with multiprocessing.get_context("fork").Pool(parts) as workers:
-        expected = [row for part in workers.map(build_part, jobs) for row in part]
+        done = workers.map(build_part, jobs)
+    expected = [row for rows, _totals in done for row in rows]
+    totals = {key: sum(part[key] for _rows, part in done) for key in done[0][1]}
+    totals["centres"] = len(centres)
     log(f"  ballots copied ({time.perf_counter() - started:.1f} s); restoring keys and indexes")
 
     with psycopg.connect(**info, autocommit=True) as conn:
@@ -423,15 +564,25 @@ def build(db: dict, name: str, bench_url: str, sizes: dict) -> float:
             "communes_communalcouncil",
             "consultations_project",
             "communes_resident",
+            "voting_votingcentre",
+            "voting_votingtable",
         ]:
             conn.execute(
                 sql.SQL(
                     "SELECT setval(pg_get_serial_sequence({t}, 'id'), (SELECT max(id) FROM {i}))"
                 ).format(t=sql.Literal(table), i=sql.Identifier(table))
             )
-        conn.execute("CREATE TABLE bench_expected (project_id int8 PRIMARY KEY, votes int4)")
+        conn.execute(
+            "CREATE TABLE bench_expected "
+            "(project_id int8 PRIMARY KEY, online_votes int4, table_votes int4)"
+        )
         with conn.cursor() as cursor:
-            copy_rows(cursor, "bench_expected (project_id, votes)", ["int8", "int4"], expected)
+            copy_rows(
+                cursor,
+                "bench_expected (project_id, online_votes, table_votes)",
+                ["int8", "int4", "int4"],
+                expected,
+            )
         log(f"  keys restored ({time.perf_counter() - started:.1f} s); vacuum and analyse")
         # A real urn is vacuumed by autovacuum during the voting day; the count should not pay
         # for setting the freshly loaded rows' hint bits.
@@ -440,7 +591,16 @@ def build(db: dict, name: str, bench_url: str, sizes: dict) -> float:
         conn.execute("CREATE TABLE bench_marker (params text)")
         conn.execute(
             "INSERT INTO bench_marker VALUES (%s)",
-            [json.dumps({**sizes, "version": DATA_VERSION, "consultation": consultation.pk})],
+            [
+                json.dumps(
+                    {
+                        **sizes,
+                        "version": DATA_VERSION,
+                        "consultation": consultation.pk,
+                        "expected": totals,
+                    }
+                )
+            ],
         )
     built = time.perf_counter() - started
     log(f"  built in {built:.1f} s")
@@ -504,19 +664,23 @@ def count_run(bench_url: str, consultation_id: int) -> dict:
 
 def results_check(bench_url: str, consultation_id: int) -> dict:
     with psycopg.connect(bench_url) as conn:
-        communes, disagreeing = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE NOT (voting_book = urn AND urn = counted)) "
+        communes, disagreeing, table_marks, sheet_ballots, blank, null, pending = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE NOT (voting_book = urn AND urn = counted)), "
+            'sum(table_marks), sum(sheet_ballots), sum(blank), sum("null"), sum(pending_sheets) '
             "FROM voting_communeresult WHERE consultation_id = %s",
             [consultation_id],
         ).fetchone()
         mismatched = conn.execute(
-            "SELECT count(*) FROM bench_expected e FULL JOIN (SELECT project_id, votes "
-            "FROM voting_projectresult WHERE consultation_id = %s) r USING (project_id) "
-            "WHERE e.votes IS DISTINCT FROM r.votes",
+            "SELECT count(*) FROM bench_expected e FULL JOIN (SELECT project_id, online_votes, "
+            "table_votes, votes FROM voting_projectresult WHERE consultation_id = %s) r "
+            "USING (project_id) WHERE e.online_votes IS DISTINCT FROM r.online_votes "
+            "OR e.table_votes IS DISTINCT FROM r.table_votes "
+            "OR r.votes IS DISTINCT FROM r.online_votes + r.table_votes",
             [consultation_id],
         ).fetchone()[0]
-        votes, winners = conn.execute(
-            "SELECT sum(votes), count(*) FILTER (WHERE is_winner) FROM voting_projectresult "
+        votes, online, at_tables, winners = conn.execute(
+            "SELECT sum(votes), sum(online_votes), sum(table_votes), "
+            "count(*) FILTER (WHERE is_winner) FROM voting_projectresult "
             "WHERE consultation_id = %s",
             [consultation_id],
         ).fetchone()
@@ -525,6 +689,13 @@ def results_check(bench_url: str, consultation_id: int) -> dict:
         "communes_disagreeing": disagreeing,
         "projects_mismatched": mismatched,
         "votes_counted": int(votes or 0),
+        "online_votes": int(online or 0),
+        "table_votes": int(at_tables or 0),
+        "table_marks": int(table_marks or 0),
+        "sheet_ballots": int(sheet_ballots or 0),
+        "blank": int(blank or 0),
+        "null": int(null or 0),
+        "pending_sheets": int(pending or 0),
         "winners": winners,
     }
 
@@ -534,6 +705,13 @@ def main() -> int:
     parser.add_argument("--votes", type=int, default=NATIONAL["votes"])
     parser.add_argument("--communes", type=int, default=NATIONAL["communes"])
     parser.add_argument("--projects", type=int, help="default: the national ratio per commune")
+    parser.add_argument("--tables", type=int, help="default: the national ratio per commune")
+    parser.add_argument(
+        "--table-share",
+        type=float,
+        default=NATIONAL["table_share"],
+        help="share of the voters who vote at a table (default: %(default)s)",
+    )
     parser.add_argument("--rebuild", action="store_true", help="build the data even if cached")
     parser.add_argument("--count-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -548,7 +726,20 @@ def main() -> int:
     projects = args.projects or round(args.communes * NATIONAL["projects"] / NATIONAL["communes"])
     if projects < 2 * args.communes:
         parser.error("every commune needs at least two projects on its ballot")
-    sizes = {"votes": args.votes, "communes": args.communes, "projects": projects}
+    tables = (
+        args.tables
+        if args.tables is not None
+        else round(args.communes * NATIONAL["tables"] / NATIONAL["communes"])
+    )
+    if not 0 <= args.table_share < 1:
+        parser.error("--table-share is a fraction: 0 or more, under 1")
+    sizes = {
+        "votes": args.votes,
+        "communes": args.communes,
+        "projects": projects,
+        "tables": tables,
+        "table_share": args.table_share,
+    }
     db, bench_url = urls(national=sizes == NATIONAL)
     name = bench_url.rsplit("/", 1)[1]
     key_dir = KEY_DIR / name  # never the demo's key folder, one per bench database
@@ -579,9 +770,14 @@ def main() -> int:
         marker = marker_read(bench_url)
     consultation_id = marker["consultation"]
 
+    expected = marker["expected"]
     open_us = open_cost_us()
     cores = os.cpu_count() or 1
-    log(f"counting {sizes['votes']:,} ballots ({open_us:.1f} µs per open on one core here)")
+    log(
+        f"counting {sizes['votes']:,} voters: {expected['online']:,} sealed ballots "
+        f"({open_us:.1f} µs per open on one core here) and {expected['table_marks']:,} marks "
+        f"at {sizes['tables']:,} tables in {expected['centres']:,} centres"
+    )
     load_before = round(os.getloadavg()[0], 2)  # other work on the machine slows the count
     measured = count_run(bench_url, consultation_id)
     check = results_check(bench_url, consultation_id)
@@ -590,8 +786,13 @@ def main() -> int:
     tree_bound = measured["parent_rss_mb"] + workers * measured["worker_rss_mb"]
     correct = (
         measured["status"] == "done"
-        and measured["ballots"] == sizes["votes"]
-        and check["votes_counted"] == sizes["votes"]
+        and expected["online"] + expected["table_marks"] == sizes["votes"]
+        and measured["ballots"] == expected["online"] == check["online_votes"]
+        and check["table_votes"] == expected["table_votes"]
+        and check["votes_counted"] == expected["online"] + expected["table_votes"]
+        and check["table_marks"] == expected["table_marks"] == check["sheet_ballots"]
+        and (check["blank"], check["null"]) == (expected["blank"], expected["null"])
+        and check["pending_sheets"] == 0
         and check["projects_mismatched"] == 0
         and check["communes_disagreeing"] == 0
         and check["result_communes"] == sizes["communes"]
@@ -604,8 +805,14 @@ def main() -> int:
         f"{measured['ballots']:,} ballots opened, {check['winners']:,} winners"
     )
     log(
+        f"tables: {check['table_marks']:,} marks, {check['sheet_ballots']:,} ballots on accepted "
+        f"sheets ({check['table_votes']:,} votes, {check['blank']:,} blank, {check['null']:,} "
+        f"null), {check['pending_sheets']} sheets pending"
+    )
+    log(
         f"totals agree in every commune: {check['communes_disagreeing'] == 0}; "
-        f"votes per project as generated: {check['projects_mismatched'] == 0}"
+        f"votes per project (online and at tables) as generated: "
+        f"{check['projects_mismatched'] == 0}"
     )
     log(
         f"peak memory: count process {measured['parent_rss_mb']} MB, largest urn worker "
@@ -613,7 +820,7 @@ def main() -> int:
     )
     log(
         f"floor set by the opens alone on {cores} cores: "
-        f"{sizes['votes'] * open_us / 1e6 / cores:.0f} s"
+        f"{expected['online'] * open_us / 1e6 / cores:.0f} s"
     )
     log(f"target: under {TARGET_SECONDS} s and {TARGET_MB} MB -> {'met' if met else 'MISSED'}")
     print(
@@ -632,10 +839,15 @@ def main() -> int:
                 "cached": cached,
                 "status": measured["status"],
                 "ballots_opened": measured["ballots"],
+                "centres": expected["centres"],
+                "table_marks": check["table_marks"],
+                "table_votes": check["table_votes"],
+                "online_votes": check["online_votes"],
+                "votes_counted": check["votes_counted"],
                 "results_match": correct,
                 "winners": check["winners"],
                 "open_us": round(open_us, 1),
-                "open_floor_s": round(sizes["votes"] * open_us / 1e6 / cores, 1),
+                "open_floor_s": round(expected["online"] * open_us / 1e6 / cores, 1),
                 "cores": cores,
                 "target_met": met,
             }
