@@ -38,4 +38,16 @@ urlpatterns = [
         {"kind": "json"},
         name="results-communes-json",
     ),
+    path(
+        "<int:pk>/mesas.csv",
+        views.results_tables_download,
+        {"kind": "csv"},
+        name="results-tables-csv",
+    ),
+    path(
+        "<int:pk>/mesas.json",
+        views.results_tables_download,
+        {"kind": "json"},
+        name="results-tables-json",
+    ),
 ]

@@ -11,15 +11,23 @@ import json
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from consultations.models import Project
 
 from . import charts, selectors
+from .models import SheetEvent, TallySheet
 
 CATEGORIES = dict(Project.Category.choices)
+SHEET_STATUSES = {
+    **dict(TallySheet.Status.choices),
+    selectors.NO_SHEET: _lazy("No sheet entered"),
+}
+EVENT_KINDS = dict(SheetEvent.Kind.choices)
 
 
 def _percent(value) -> str:
@@ -30,7 +38,7 @@ def _turnout_chart(chart_id: str, rows: list[dict], *, title: str) -> charts.Bar
     return charts.bar_chart(
         chart_id=chart_id,
         title=title,
-        desc=_("Votes as a share of the eligible residents: %(list)s.")
+        desc=_("Voters as a share of the eligible residents: %(list)s.")
         % {"list": "; ".join(f"{row['name']}: {_percent(row['turnout'])}" for row in rows)},
         rows=[(row["name"], row["turnout"] or 0, _percent(row["turnout"]), False) for row in rows],
         scale_max=100,
@@ -70,6 +78,7 @@ def results_round(request, pk):
         "category_codes": Project.Category.choices,
         "project_fields": selectors.PROJECT_FIELDS,
         "commune_fields": selectors.COMMUNE_FIELDS,
+        "table_fields": selectors.TABLE_FIELDS,
     }
     return render(request, "voting/results/round.html", context)
 
@@ -103,7 +112,8 @@ def results_municipality(request, pk, code):
 
 
 def results_commune(request, pk, code):
-    """A commune: every project's votes and rank, the winner, and the three totals."""
+    """A commune: every project's votes and rank, the winner (none while a tally sheet is
+    pending), the three totals, and every voting table with its sheet, scans and history."""
     consultation = selectors.results_round_get(pk=pk)
     figures = selectors.results_commune(consultation=consultation, code=code)
     projects = [
@@ -138,6 +148,17 @@ def results_commune(request, pk, code):
         "projects": projects,
         "votes_chart": votes_chart,
         "any_tie": any(row["tie_broken"] for row in projects),
+        "tables": [
+            {
+                **table,
+                "status_label": SHEET_STATUSES.get(table["sheet_status"], table["sheet_status"]),
+                "history": [
+                    {**event, "kind_label": EVENT_KINDS.get(event["kind"], event["kind"])}
+                    for event in table["history"]
+                ],
+            }
+            for table in figures["tables"]
+        ],
     }
     return render(request, "voting/results/commune.html", context)
 
@@ -218,5 +239,37 @@ def results_communes_download(request, pk, kind):
         rows=selectors.commune_rows(consultation=consultation),
         fields=selectors.COMMUNE_FIELDS,
         name="comunas",
+        kind=kind,
+    )
+
+
+_NO_FILE = "00000000-0000-0000-0000-000000000000"
+
+
+def _table_download_rows(request, rows, kind: str):
+    """The tables' rows for a file: scans as full addresses; in CSV, the votes as
+    "project_id:votes" pairs joined by ";" and the scans joined by spaces."""
+    address = request.build_absolute_uri(reverse("communes:file-download", args=[_NO_FILE]))
+    for row in rows:
+        scans = [address.replace(_NO_FILE, pk) for pk in row["scans"]]
+        if kind == "csv":
+            votes = ";".join(f"{project}:{n}" for project, n in row["votes"].items())
+            yield {**row, "votes": votes, "scans": " ".join(scans)}
+        else:
+            yield {
+                **row,
+                "votes": row["votes"] if row["ballots"] is not None else None,
+                "scans": scans,
+            }
+
+
+def results_tables_download(request, pk, kind):
+    consultation = selectors.results_round_get(pk=pk)
+    return _download(
+        request,
+        consultation,
+        rows=_table_download_rows(request, selectors.table_rows(consultation=consultation), kind),
+        fields=selectors.TABLE_FIELDS,
+        name="mesas",
         kind=kind,
     )

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Count as Tally
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -21,7 +22,19 @@ from communes.models import Commune, Municipality, State
 from consultations.models import Consultation, PhaseTransition
 
 from . import urn as sealing
-from .models import CommuneResult, Count, ProjectResult, SealedBallot, Urn
+from .models import (
+    BookConflict,
+    CommuneResult,
+    Count,
+    ProjectResult,
+    SealedBallot,
+    SheetEvent,
+    TallyEntry,
+    TallySheet,
+    Urn,
+    VotingBookEntry,
+    VotingTable,
+)
 
 # Cached figures outlive no publication (their key changes); this only bounds dead keys' lifetime.
 CACHE_SECONDS = 7 * 24 * 3600
@@ -29,6 +42,8 @@ CACHE_SECONDS = 7 * 24 * 3600
 STATE = "commune__parish__municipality__state"
 MUNICIPALITY = "commune__parish__municipality"
 PARISH = "commune__parish"
+# Everyone in the voting book: online, and marked at a table (blank and null ballots included).
+VOTERS = F("voting_book") + F("table_marks")
 
 
 def _published() -> QuerySet[Consultation]:
@@ -52,10 +67,12 @@ def results_rounds() -> list[dict]:
         row["consultation"]: row
         for row in CommuneResult.objects.filter(consultation__in=[c.pk for c in rounds])
         .values("consultation")
-        .annotate(communes=Tally("pk"), eligible=Sum("eligible"), votes=Sum("votes"))
+        .annotate(
+            communes=Tally("pk"), eligible=Sum("eligible"), voters=Sum(VOTERS), votes=Sum("votes")
+        )
         .order_by()
     }
-    empty = {"communes": 0, "eligible": 0, "votes": 0}
+    empty = {"communes": 0, "eligible": 0, "voters": 0, "votes": 0}
     return [{**_with_turnout(dict(totals.get(c.pk, empty))), "consultation": c} for c in rounds]
 
 
@@ -81,8 +98,11 @@ def _cached(consultation: Consultation, name: str, build):
 
 
 def _with_turnout(row: dict) -> dict:
-    eligible, votes = row.get("eligible") or 0, row.get("votes") or 0
-    row["turnout"] = round(100 * votes / eligible, 2) if eligible else None
+    """Turnout is the people who voted (online and at tables) over the eligible residents."""
+    if "voters" not in row:
+        row["voters"] = (row.get("voting_book") or 0) + (row.get("table_marks") or 0)
+    eligible, voters = row.get("eligible") or 0, row["voters"] or 0
+    row["turnout"] = round(100 * voters / eligible, 2) if eligible else None
     return row
 
 
@@ -91,6 +111,7 @@ def _totals(rows: list[dict]) -> dict:
         {
             "communes": sum(row["communes"] for row in rows),
             "eligible": sum(row["eligible"] for row in rows),
+            "voters": sum(row["voters"] for row in rows),
             "votes": sum(row["votes"] for row in rows),
         }
     )
@@ -99,7 +120,9 @@ def _totals(rows: list[dict]) -> dict:
 def _turnout_by(results, code: str, name: str) -> list[dict]:
     rows = (
         results.values(code=F(code), name=F(name))
-        .annotate(communes=Tally("pk"), eligible=Sum("eligible"), votes=Sum("votes"))
+        .annotate(
+            communes=Tally("pk"), eligible=Sum("eligible"), voters=Sum(VOTERS), votes=Sum("votes")
+        )
         .order_by("name", "code")
     )
     return [_with_turnout(dict(row)) for row in rows]
@@ -179,6 +202,8 @@ def results_municipality(*, consultation: Consultation, code: str) -> dict:
                 "eligible",
                 "votes",
                 "void_reason",
+                "pending_sheets",
+                voters=VOTERS,
                 code=F("commune__code"),
                 name=F("commune__name"),
                 parish_name=F(f"{PARISH}__name"),
@@ -197,7 +222,9 @@ def results_municipality(*, consultation: Consultation, code: str) -> dict:
 
 
 def results_commune(*, consultation: Consultation, code: str) -> dict:
-    """A commune's totals and every project on its ballot, ranked (three queries)."""
+    """A commune's totals, every project on its ballot ranked, and every voting table of the
+    round with its marks, its sheet, its scans and its history (four queries, six with tally
+    sheets; cached)."""
 
     def build():
         commune = (
@@ -219,7 +246,19 @@ def results_commune(*, consultation: Consultation, code: str) -> dict:
             return {}
         result = (
             CommuneResult.objects.filter(consultation=consultation, commune_id=commune["pk"])
-            .values("eligible", "voting_book", "urn", "counted", "votes", "void_reason")
+            .values(
+                "eligible",
+                "voting_book",
+                "urn",
+                "counted",
+                "table_marks",
+                "sheet_ballots",
+                "blank",
+                "null",
+                "pending_sheets",
+                "votes",
+                "void_reason",
+            )
             .first()
         )
         if result is None:
@@ -228,6 +267,7 @@ def results_commune(*, consultation: Consultation, code: str) -> dict:
             ProjectResult.objects.filter(consultation=consultation, commune_id=commune["pk"])
             .values(
                 "online_votes",
+                "table_votes",
                 "votes",
                 "rank",
                 "is_winner",
@@ -241,9 +281,136 @@ def results_commune(*, consultation: Consultation, code: str) -> dict:
             .order_by("rank")
         )
         result["totals_agree"] = result["voting_book"] == result["urn"] == result["counted"]
-        return {"commune": commune, "result": _with_turnout(result), "projects": projects}
+        return {
+            "commune": commune,
+            "result": _with_turnout(result),
+            "projects": projects,
+            "tables": _commune_tables(consultation, commune["pk"], projects),
+        }
 
     return _found(_cached(consultation, f"commune:{code}", build))
+
+
+# A table with people marked (or a conflict) and no sheet entered.
+NO_SHEET = "missing"
+
+
+def _tables_of_round(consultation: Consultation) -> QuerySet[VotingTable]:
+    """The tables that took part in the round: people marked, a conflict, or a sheet; each with
+    its marks, its conflicts and the round's sheet (one query)."""
+    marks = (
+        VotingBookEntry.objects.filter(consultation=consultation, table=OuterRef("pk"))
+        .order_by()
+        .values("table")
+        .annotate(n=Tally("pk"))
+        .values("n")
+    )
+    conflicts = (
+        BookConflict.objects.filter(consultation=consultation, table=OuterRef("pk"))
+        .order_by()
+        .values("table")
+        .annotate(n=Tally("pk"))
+        .values("n")
+    )
+    return VotingTable.objects.annotate(
+        round_sheet=FilteredRelation(
+            "tally_sheets", condition=Q(tally_sheets__consultation=consultation)
+        ),
+        book_marks=Coalesce(Subquery(marks), 0),
+        conflict_count=Coalesce(Subquery(conflicts), 0),
+    ).filter(Q(book_marks__gt=0) | Q(conflict_count__gt=0) | Q(round_sheet__isnull=False))
+
+
+TABLE_COLUMNS = {
+    "table_id": "pk",
+    "centre_code": "centre__code",
+    "centre": "centre__name",
+    "table_number": "number",
+    "table_code": "code",
+    "marks": "book_marks",
+    "conflicts": "conflict_count",
+    "sheet_id": "round_sheet__id",
+    "sheet_status": "round_sheet__status",
+    "sheet_votes": "round_sheet__votes",
+    "sheet_blank": "round_sheet__blank",
+    "sheet_null": "round_sheet__null",
+    "decided_at": "round_sheet__decided_at",
+    "decided_by_id": "round_sheet__decided_by_id",
+}
+
+
+def _sheet_figures(row: dict) -> dict:
+    """A table's row from TABLE_COLUMNS with its sheet said plainly: the accepted figures (None
+    while there are none), its status ("missing" without a sheet), and who decided it."""
+    accepted = row["sheet_status"] == TallySheet.Status.ACCEPTED
+    votes, blank, null = row.pop("sheet_votes"), row.pop("sheet_blank"), row.pop("sheet_null")
+    row["votes"] = dict(sorted(votes.items(), key=lambda item: int(item[0]))) if accepted else {}
+    row["blank"] = blank if accepted else None
+    row["null"] = null if accepted else None
+    row["ballots"] = sum(votes.values()) + blank + null if accepted else None
+    row["sheet_status"] = row["sheet_status"] or NO_SHEET
+    decided_by_id = row.pop("decided_by_id")
+    if row["decided_at"] is None:
+        row["decided_by"] = ""
+    else:
+        row["decided_by"] = "system" if decided_by_id is None else "staff"
+    return row
+
+
+def _who(event: dict, officers: list[int]) -> dict:
+    """Who made a sheet's event, said without naming anyone: the system, the table's first or
+    second officer to enter it, or staff."""
+    if event["by_id"] is None:
+        return {"by": "system", "officer": None}
+    if event["kind"] == SheetEvent.Kind.ENTERED:
+        if event["by_id"] not in officers:
+            officers.append(event["by_id"])
+        return {"by": "officer", "officer": officers.index(event["by_id"]) + 1}
+    return {"by": "staff", "officer": None}
+
+
+def _commune_tables(consultation: Consultation, commune_id: int, projects: list[dict]):
+    """Every table of a commune in the round, in order of centre and number: one query, and
+    two more for the sheets' scans and history when there are sheets."""
+    tables = (
+        _tables_of_round(consultation)
+        .filter(commune_id=commune_id)
+        .order_by("centre__code", "number")
+        .values_list(*TABLE_COLUMNS.values())
+    )
+    rows = [dict(zip(TABLE_COLUMNS, values, strict=True)) for values in tables]
+    sheets = [row["sheet_id"] for row in rows if row["sheet_id"] is not None]
+    scans: dict[int, list[dict]] = {}
+    history: dict[int, list[dict]] = {}
+    if sheets:  # a commune whose people all voted online costs no more than one query
+        for entry in (
+            TallyEntry.objects.filter(sheet_id__in=sheets, scan__is_public=True)
+            .order_by("entered_at", "pk")
+            .values("sheet_id", "scan_id", "entered_at", kind=F("scan__kind"))
+        ):
+            scans.setdefault(entry["sheet_id"], []).append(entry)
+        officers: dict[int, list[int]] = {}
+        for event in (
+            SheetEvent.objects.filter(sheet_id__in=sheets)
+            .order_by("at", "pk")
+            .values("sheet_id", "kind", "at", "by_id", "reason")
+        ):
+            who = _who(event, officers.setdefault(event["sheet_id"], []))
+            del event["by_id"]
+            history.setdefault(event["sheet_id"], []).append({**event, **who})
+    for row in rows:
+        _sheet_figures(row)
+        row["figures"] = (
+            [
+                {"title": p["title"], "votes": row["votes"].get(str(p["project_id"]), 0)}
+                for p in projects
+            ]
+            if row["ballots"] is not None
+            else []
+        )
+        row["scans"] = scans.get(row["sheet_id"], [])
+        row["history"] = history.get(row["sheet_id"], [])
+    return rows
 
 
 def _found(figures: dict) -> dict:
@@ -272,6 +439,7 @@ PROJECT_FIELDS = [
     "project",
     "category",
     "online_votes",
+    "table_votes",
     "votes",
     "rank",
     "is_winner",
@@ -287,9 +455,34 @@ COMMUNE_FIELDS = [
     "voting_book",
     "urn",
     "counted",
+    "table_marks",
+    "sheet_ballots",
+    "blank",
+    "null",
+    "pending_sheets",
+    "voters",
     "votes",
     "turnout",
     "void_reason",
+]
+TABLE_FIELDS = [
+    "round_id",
+    "round",
+    *PLACE_FIELDS,
+    "centre_code",
+    "centre",
+    "table_number",
+    "table_code",
+    "marks",
+    "sheet_status",
+    "ballots",
+    "blank",
+    "null",
+    "votes",
+    "conflicts",
+    "decided_at",
+    "decided_by",
+    "scans",
 ]
 
 
@@ -320,10 +513,48 @@ def commune_rows(*, consultation: Consultation) -> Iterator[dict]:
     results = CommuneResult.objects.filter(consultation=consultation).order_by(
         f"{STATE}__code", f"{MUNICIPALITY}__code", "commune__code"
     )
-    totals = ["eligible", "voting_book", "urn", "counted", "votes", "void_reason"]
+    totals = [
+        "eligible",
+        "voting_book",
+        "urn",
+        "counted",
+        "table_marks",
+        "sheet_ballots",
+        "blank",
+        "null",
+        "pending_sheets",
+        "votes",
+        "void_reason",
+    ]
     columns = {**PLACE_FIELDS, **{name: name for name in totals}}
     for row in _streamed(results, columns):
         yield {"round_id": consultation.pk, "round": consultation.name, **_with_turnout(row)}
+
+
+def table_rows(*, consultation: Consultation) -> Iterator[dict]:
+    """One row per voting table of the round (people marked, a conflict or a sheet), by place,
+    centre and number: its marks, its sheet's status and accepted figures, its conflicts, when
+    and by what its sheet was decided ("system", or blank: no person is named), and the ids of
+    its public scans; streamed after one query for the scans."""
+    scans: dict[int, list[str]] = {}
+    for table_id, scan_id in (
+        TallyEntry.objects.filter(sheet__consultation=consultation, scan__is_public=True)
+        .order_by("entered_at", "pk")
+        .values_list("sheet__table_id", "scan_id")
+        .iterator(chunk_size=5000)
+    ):
+        scans.setdefault(table_id, []).append(str(scan_id))
+    tables = _tables_of_round(consultation).order_by(
+        f"{STATE}__code", f"{MUNICIPALITY}__code", "commune__code", "centre__code", "number"
+    )
+    for row in _streamed(tables, {**PLACE_FIELDS, **TABLE_COLUMNS}):
+        _sheet_figures(row)
+        if row["decided_by"] != "system":
+            row["decided_by"] = ""
+        if row["decided_at"] is not None:
+            row["decided_at"] = row["decided_at"].isoformat()
+        row["scans"] = scans.get(row["table_id"], [])
+        yield {"round_id": consultation.pk, "round": consultation.name, **row}
 
 
 # The vote ------------------------------------------------------------------------------------
