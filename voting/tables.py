@@ -238,14 +238,15 @@ def _eligibility_problem(consultation, table, resident) -> tuple[str, str]:
     return "", ""
 
 
-def _already_voted_message(entry: VotingBookEntry) -> str:
+def _where_voted(entry: VotingBookEntry) -> str:
     when = formats.time_format(timezone.localtime(entry.voted_at), "TIME_FORMAT")
     if entry.channel == VotingBookEntry.Channel.ONLINE:
-        return _("ALREADY VOTED online at %(time)s. Do not give a ballot.") % {"time": when}
-    return _("ALREADY VOTED at %(table)s at %(time)s. Do not give a ballot.") % {
-        "table": entry.table,
-        "time": when,
-    }
+        return _("online at %(time)s") % {"time": when}
+    return _("at %(table)s at %(time)s") % {"table": entry.table, "time": when}
+
+
+def _already_voted_message(entry: VotingBookEntry) -> str:
+    return _("ALREADY VOTED %(where)s. Do not give a ballot.") % {"where": _where_voted(entry)}
 
 
 def table_voter_lookup(*, assignment: OfficerAssignment, cedula: str, now=None) -> TableVoter:
@@ -386,9 +387,9 @@ def table_mark(
                 },
             )
     message = _(
-        "CONFLICT: this mark was made offline, but the person was already in the voting book "
-        "(%(already)s). It is recorded for staff; the table's tally sheet will be reviewed."
-    ) % {"already": _already_voted_message(entry)}
+        "CONFLICT: this mark was made offline, but the person had already voted %(where)s. It is "
+        "recorded for staff; the table's tally sheet will be reviewed."
+    ) % {"where": _where_voted(entry)}
     voter = _table_voter(resident, may_vote=False, reason=message, code="conflict")
     return Mark("conflict", voter, message)
 
