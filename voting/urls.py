@@ -18,9 +18,9 @@ urlpatterns = [
     path("mesa/<int:pk>/acta/", table_views.table_sheet, name="table-sheet"),
     path("actas/", table_views.sheet_queue, name="sheet-queue"),
     path("actas/<int:pk>/", table_views.sheet_review, name="sheet-review"),
-    path("ciclo/consultas/<int:pk>/mesas/", table_views.round_tables, name="round-tables"),
+    path("ciclo/mesas/consulta/<int:pk>/", table_views.round_tables, name="round-tables"),
     path(
-        "ciclo/consultas/<int:pk>/mesas/importar/", table_views.tables_import, name="tables-import"
+        "ciclo/mesas/consulta/<int:pk>/importar/", table_views.tables_import, name="tables-import"
     ),
     path(
         "ciclo/mesas/asignaciones/<int:pk>/quitar/",

@@ -683,3 +683,28 @@ def test_the_count_adds_accepted_sheets_keeps_pending_communes_open_and_recounts
         recounted
     )
     assert SheetEvent.objects.filter(sheet=review, kind="accepted").count() == 1
+
+
+def test_the_admin_assigns_officers_on_the_rounds_tables_page(
+    client, voting_round, table_a, adam, commune_a
+):
+    client.force_login(adam)
+    url = reverse("voting:round-tables", args=[voting_round.pk])
+    page = client.get(url, {"q": commune_a.name[:6]}).content.decode()
+    assert f'data-table="{table_a.code}"' in page
+    person = make_user("nueva@example.org")
+    unknown = client.post(url, {"table": table_a.code, "email": "nadie@example.org"})
+    assert unknown.status_code == 422 and "Nadie tiene una cuenta" in unknown.content.decode()
+    wrong_table = client.post(url, {"table": "NO-EXISTE", "email": person.email})
+    assert wrong_table.status_code == 422
+    assert not person.table_assignments.exists()
+    # The page is seen before voting opens: the round's dates are in 2027.
+    done = client.post(url, {"table": table_a.code.lower(), "email": person.email.upper()})
+    assert done.status_code == 302
+    assignment = person.table_assignments.get()
+    assert assignment.table == table_a and assignment.assigned_by == adam
+    again = client.post(url, {"table": table_a.code, "email": person.email})
+    assert again.status_code == 422
+    client.post(reverse("voting:officer-unassign", args=[assignment.pk]))
+    assert not person.table_assignments.exists()
+    assert AuditEntry.objects.filter(action="officer.unassign").count() == 1
