@@ -708,3 +708,22 @@ def test_the_admin_assigns_officers_on_the_rounds_tables_page(
     client.post(reverse("voting:officer-unassign", args=[assignment.pk]))
     assert not person.table_assignments.exists()
     assert AuditEntry.objects.filter(action="officer.unassign").count() == 1
+
+
+def test_the_admin_imports_centres_and_tables_from_the_page(client, voting_round, adam, commune_a):
+    client.force_login(adam)
+    url = reverse("voting:tables-import", args=[voting_round.pk])
+    parish = commune_a.parish.code
+
+    def upload(kind, text, **extra):
+        data = {"kind": kind, "file": SimpleUploadedFile("f.csv", text.encode()), **extra}
+        return client.post(url, data, follow=True)
+
+    upload("centres", f"code,name,parish_code,address\nCE-1,Liceo Andrés Bello,{parish},Calle 1\n")
+    bad = upload("tables", f"centre_code,number,commune_code\nCE-1,1,{commune_a.code}\nCE-9,1,X\n")
+    assert "Línea 3" in bad.content.decode()
+    assert not VotingTable.objects.exists()
+    upload("tables", f"centre_code,number,commune_code\nCE-1,1,{commune_a.code}\n")
+    assert VotingTable.objects.get().code == "CE-1-1"
+    not_csv = upload("tables", "\x00\x01garbage")
+    assert not_csv.status_code == 200 and VotingTable.objects.count() == 1
