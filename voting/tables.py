@@ -343,6 +343,9 @@ def table_mark(
             refuse(problem, "closed")
         entry, created = _book_insert(consultation, table, resident, by, mark_id, marked_at)
         if created:
+            # The table's sheet exists from its first mark: if no officer ever enters it, staff
+            # can still decide it after the deadline, and the count shows the commune pending.
+            TallySheet.objects.get_or_create(consultation=consultation, table=table)
             audit.record(
                 actor=by,
                 action="voting_book.mark",

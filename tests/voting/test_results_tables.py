@@ -425,7 +425,7 @@ def test_the_tables_downloads_hold_every_table_and_nobody_personal(
     )
 
 
-def test_a_table_with_people_marked_and_no_sheet_is_listed_as_missing(
+def test_a_table_with_people_marked_and_no_entry_is_listed_as_waiting(
     client, voting_round, adam, commune_a, council_a
 ):
     centre = VotingCentre.objects.create(code="CE-9", name="Casa comunal", parish=commune_a.parish)
@@ -433,15 +433,16 @@ def test_a_table_with_people_marked_and_no_sheet_is_listed_as_missing(
     consultation = count_and_publish(voting_round, adam)
     response, html = commune_page(client, consultation, commune_a)
     (row,) = response.context["tables"]
+    # Its sheet exists from the first mark; no officer entered it.
     assert (row["sheet_status"], row["marks"], row["history"], row["scans"]) == (
-        "missing",
+        "waiting",
         1,
         [],
         [],
     )
-    assert 'data-status="missing"' in html and 'data-pending="1"' in html
+    assert 'data-status="waiting"' in html and 'data-pending="1"' in html
     (line,) = read_json(get(client, "results-tables-json", consultation.pk))
-    assert (line["sheet_status"], line["marks"], line["scans"]) == ("missing", 1, [])
+    assert (line["sheet_status"], line["marks"], line["scans"]) == ("waiting", 1, [])
 
 
 def test_the_commune_page_costs_the_same_queries_with_one_table_or_five(

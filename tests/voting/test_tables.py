@@ -727,3 +727,29 @@ def test_the_admin_imports_centres_and_tables_from_the_page(client, voting_round
     assert VotingTable.objects.get().code == "CE-1-1"
     not_csv = upload("tables", "\x00\x01garbage")
     assert not_csv.status_code == 200 and VotingTable.objects.count() == 1
+
+
+def test_a_table_whose_sheet_never_came_is_decided_by_the_admin_after_the_deadline(
+    client, voting_round, officers, council_a, adam
+):
+    for resident in voters_of(council_a, 2):
+        mark(officers[0], resident)
+    sheet = TallySheet.objects.get(table=officers[0].table)  # made with the first mark
+    assert sheet.status == "waiting" and not sheet.entries.exists()
+    assert (
+        error_code(
+            lambda: tables.tally_decide(
+                sheet=sheet, by=adam, decision="annul", reason="Sin acta", now=hours(70)
+            )
+        )
+        == "waiting"
+    )
+    tables.tally_decide(
+        sheet=sheet,
+        by=adam,
+        decision="annul",
+        reason="El acta nunca llegó; la mesa no se cuenta.",
+        now=AFTER_DEADLINE,
+    )
+    sheet.refresh_from_db()
+    assert sheet.status == "annulled" and sheet.events.get().reason.startswith("El acta")
