@@ -295,6 +295,54 @@ def _may_manage_cycle(user, _obj=None) -> bool:
     return is_cycle_admin(user)
 
 
+def _speaks_for(user, commune_id: int, units: set[str]) -> bool:
+    return bool(roles_of(user).spokesperson_units.get(commune_id, frozenset()) & units)
+
+
+def _may_request_disbursement(user, project) -> bool:
+    """The commune's finance spokespeople ask for the money."""
+    return _speaks_for(user, project.commune_id, {"finance"})
+
+
+def _may_report_spending(user, project) -> bool:
+    """Receipts, progress and the closing report: the commune's finance or executive
+    spokespeople."""
+    return _speaks_for(user, project.commune_id, {"finance", "executive"})
+
+
+def _may_flag(user, project) -> bool:
+    """Social oversight (contraloría social) questions what the commune reports."""
+    return _speaks_for(user, project.commune_id, {"social_oversight"})
+
+
+def _may_act_for_source(user, source) -> bool:
+    """Co-funder staff act for their own source only; the national fund's are ministry staff."""
+    roles = roles_of(user)
+    if source.kind == "national":
+        return roles.has_staff_role(StaffRole.Kind.MINISTRY_STAFF)
+    return (
+        roles.has_staff_role(StaffRole.Kind.COFUNDER_STAFF)
+        and source.staff.filter(pk=user.pk).exists()
+    )
+
+
+def _may_pay(user, allocation) -> bool:
+    """Approve and transfer: staff of the paying source; for the national fund, ministry staff
+    of the project's state (or of the whole nation)."""
+    source = allocation.source
+    if source.kind == "national":
+        state = allocation.project.commune.parish.municipality.state_id
+        return roles_of(user).staff_covers_state(StaffRole.Kind.MINISTRY_STAFF, state)
+    return _may_act_for_source(user, source)
+
+
+def _may_oversee(user, project) -> bool:
+    """Answer flags, decide closing reports, reverse entries: ministry staff of the project's
+    state."""
+    state = project.commune.parish.municipality.state_id
+    return roles_of(user).staff_covers_state(StaffRole.Kind.MINISTRY_STAFF, state)
+
+
 RULES = {
     "communes.claim_census_record": _may_claim_census_record,
     "communes.see_claims_queue": _may_see_claims_queue,
@@ -310,6 +358,12 @@ RULES = {
     "voting.manage_tables": _may_manage_cycle,
     "voting.run_table": _may_run_table,
     "voting.review_tally_sheets": _may_review_tally_sheets,
+    "funding.request_disbursement": _may_request_disbursement,
+    "funding.report_spending": _may_report_spending,
+    "funding.flag": _may_flag,
+    "funding.act_for_source": _may_act_for_source,
+    "funding.pay": _may_pay,
+    "funding.oversee": _may_oversee,
 }
 
 

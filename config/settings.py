@@ -292,11 +292,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consultations.tasks.consultation_propose_next_task",
         "schedule": 6 * 60 * 60,
     },
+    "funding-allocate-published": {
+        "task": "funding.tasks.allocations_due_task",
+        "schedule": float(os.environ.get("CYCLE_TICK_SECONDS", "60")),
+    },
     "accounts-clear-expired-sessions": {
         "task": "accounts.tasks.sessions_clear_expired_task",
         "schedule": 60 * 60,
     },
 }
+# Money: a new disbursement request needs receipts covering this share of what was already
+# disbursed to the project; requests above this amount need two approvers of the paying source.
+FUNDING_RECEIPTS_SHARE = float(os.environ.get("FUNDING_RECEIPTS_SHARE", "0.8"))
+FUNDING_TWO_APPROVALS_ABOVE_USD = float(os.environ.get("FUNDING_TWO_APPROVALS_ABOVE_USD", "5000"))
+
 # When the next quarter's round is proposed, its dates: (days after the quarter starts, hour).
 CONSULTATION_CALENDAR = {
     "assemblies_open_at": (7, 8),
