@@ -5,7 +5,6 @@ These tests commit for real (other connections, worker processes and pg_dump mus
 
 import re
 import subprocess
-import threading
 from collections import Counter
 
 import pytest
@@ -16,29 +15,10 @@ from django.urls import reverse
 from voting import counting, urn
 from voting.models import CommuneResult, SealedBallot, VotingBookEntry
 
+from ..concurrency import run_at_once
 from .conftest import close_now, live_round_for, make_voter
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_at_once(jobs):
-    """Run the callables in threads released together; return their results."""
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            results[index] = job()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def signed_in_client(user, address="127.0.0.1") -> Client:

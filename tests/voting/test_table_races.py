@@ -12,9 +12,9 @@ from voting import services, tables
 from voting.models import SealedBallot, SheetEvent, TallyEntry, TallySheet, VotingBookEntry
 
 from ..communes.test_uploads import tiny_pdf
+from ..concurrency import attempt, run_at_once
 from ..conftest import make_staff, make_user
 from .conftest import close_now, live_round_for, make_voter
-from .test_secrecy_and_races import run_at_once
 from .test_tables import make_table
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,19 +30,6 @@ def assigned(consultation, table, email):
         by=admin,
         now=timezone.now() - timezone.timedelta(hours=2),
     )
-
-
-def attempt(call):
-    """Run a vote or a mark; "ok" or the refusal's code."""
-
-    def job():
-        try:
-            call()
-        except Exception as error:
-            return getattr(error, "code", type(error).__name__)
-        return "ok"
-
-    return job
 
 
 def test_an_online_vote_and_a_table_mark_at_the_same_instant_make_one_entry(
