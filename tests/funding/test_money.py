@@ -330,3 +330,12 @@ def test_a_spokesperson_of_another_commune_cannot_touch_this_projects_money(agua
     with pytest.raises(PermissionDenied):
         request(agua, other_finance, "10")
     assert not Disbursement.objects.exists()
+
+
+def test_the_beat_allocates_a_newly_published_round(published, eager_tasks):
+    from funding.tasks import allocations_due_task
+
+    assert rounds_awaiting_allocations() == [published.pk]
+    assert allocations_due_task.delay().get() == {published.pk: 2}
+    assert allocations_due_task.delay().get() == {}
+    assert Allocation.objects.count() == 2
