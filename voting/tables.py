@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.http import Http404
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -146,8 +147,6 @@ def _in_window(consultation, now) -> bool:
 
 def assignment_for(*, user, pk: int, now=None) -> OfficerAssignment:
     """The officer's own assignment, on its days; anything else is "not found" (no probing)."""
-    from django.http import Http404
-
     assignment = (
         OfficerAssignment.objects.select_related(
             "consultation", "table__centre", "table__commune__parish__municipality__state"
