@@ -2,11 +2,27 @@
 voting for the demo accounts, with the demo polling officer at a table."""
 
 import io
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.management import call_command
+from django.db.models import Sum
+from django.utils import timezone
 
+from accounts import permissions
 from accounts.models import User
+from communes.models import CommuneFile, Spokesperson
 from consultations.models import Consultation, PhaseTransition
+from funding.checks import funding_breaches
+from funding.models import (
+    Allocation,
+    ClosingReport,
+    Disbursement,
+    DisbursementApproval,
+    Flag,
+    LedgerEntry,
+    ProgressUpdate,
+    SpendingReceipt,
+)
 from voting.models import (
     CommuneResult,
     OfficerAssignment,
@@ -22,7 +38,23 @@ from voting.services import ballot, vote_cast
 def _sizes():
     return [
         model.objects.count()
-        for model in (Consultation, PhaseTransition, User, VotingBookEntry, SealedBallot)
+        for model in (
+            Consultation,
+            PhaseTransition,
+            User,
+            Spokesperson,
+            VotingBookEntry,
+            SealedBallot,
+            CommuneFile,
+            Allocation,
+            Disbursement,
+            DisbursementApproval,
+            SpendingReceipt,
+            ProgressUpdate,
+            ClosingReport,
+            Flag,
+            LedgerEntry,
+        )
     ]
 
 
@@ -31,7 +63,8 @@ def test_seed_demo_publishes_last_quarter_with_results_and_the_demo_residents_ca
     sizes = _sizes()
     output = io.StringIO()
     call_command("seed_demo", stdout=output)
-    assert _sizes() == sizes  # running it again duplicates nothing
+    assert _sizes() == sizes  # running it again duplicates nothing, money included
+    assert funding_breaches() == []
 
     past = Consultation.objects.get(phase="published")
     assert list(past.transitions.order_by("at").values_list("to_phase", flat=True)) == [
@@ -144,3 +177,80 @@ def test_seed_demo_counts_the_past_rounds_tables_and_puts_the_demo_officer_at_a_
     marked = VotingBookEntry.objects.filter(consultation=current, table=duty.table)
     assert marked.count() == 3 and {entry.marked_by_id for entry in marked} == {duty.officer_id}
     assert "mesa@demo.comunas.test" in output.getvalue() and duty.table.code in output.getvalue()
+
+
+def test_seed_demo_gives_the_published_round_a_money_trail_at_every_stage(db):
+    output = io.StringIO()
+    call_command("seed_demo", stdout=output)
+    printed = output.getvalue()
+    past = Consultation.objects.get(phase="published")
+    published_at = past.transitions.get(to_phase="published").at
+    now = timezone.now()
+
+    # Every winner has its allocation; Lara's government pledged more to one of them.
+    winners = ProjectResult.objects.filter(consultation=past, is_winner=True)
+    allocations = Allocation.objects.filter(project__consultation=past, kind="allocation")
+    assert allocations.count() == winners.count() >= 55
+    pledge = Allocation.objects.get(kind="pledge")
+    cofunder = User.objects.get(email="cofinanciador@demo.comunas.test")
+    assert pledge.source.kind == "state" and pledge.created_by == cofunder and pledge.reason
+    assert pledge.source.staff.filter(pk=cofunder.pk).exists()
+
+    # Requests at every stage.
+    requests = Disbursement.objects.filter(project__consultation=past)
+    waiting = requests.filter(status="requested")
+    assert sorted((d.approvals_needed, d.approvals.count()) for d in waiting) == [(1, 0), (2, 1)]
+    approved = requests.get(status="approved")
+    assert approved.allocation == pledge and approved.approvals.get().by == cofunder
+    rejected = requests.get(status="rejected")
+    assert (
+        rejected.rejection_reason and rejected.rejected_by.email == "ministerio@demo.comunas.test"
+    )
+    transferred = list(requests.filter(status="transferred"))
+    assert len(transferred) >= 4
+    for d in transferred:
+        assert d.bank_reference and d.rate_ves_per_usd > 0
+        assert d.amount_ves == (d.amount_usd * d.rate_ves_per_usd).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
+        assert timezone.localdate(d.requested_at) <= d.transferred_on <= timezone.localdate(now)
+        assert d.approvals.count() == d.approvals_needed
+    assert any(d.approvals_needed == 2 for d in transferred)
+
+    # Receipts cover most of what was transferred, never more.
+    sent = sum(d.amount_usd for d in transferred)
+    spent = SpendingReceipt.objects.aggregate(total=Sum("amount_usd"))["total"]
+    assert sent * Decimal("0.8") <= spent <= sent
+    assert all(receipt.file.is_public for receipt in SpendingReceipt.objects.all())
+
+    # Progress: under way with photos, stalled with its reason, completed with a closing report.
+    updates = ProgressUpdate.objects.filter(project__consultation=past)
+    photos = [photo for update in updates for photo in update.photos.all()]
+    assert updates.filter(status="in_progress", photos__isnull=False).exists()
+    assert photos and all(photo.kind == "png" and photo.is_public for photo in photos)
+    assert updates.get(status="stalled").stalled_reason
+    completed = updates.get(status="completed")
+    report = ClosingReport.objects.get()
+    assert report.project == completed.project and report.minutes.kind == "pdf"
+
+    # Social oversight questioned two receipts; the ministry answered one.
+    flags = list(Flag.objects.all())
+    assert len(flags) == 2 and all(flag.receipt_id for flag in flags)
+    assert sorted(bool(flag.answer) for flag in flags) == [False, True]
+
+    # A timeline after the publication; the ledger agrees with every document.
+    assert all(published_at < entry.at < now for entry in LedgerEntry.objects.all())
+    assert funding_breaches() == []
+
+    # The demo commune's finance and social-oversight spokespeople have accounts to try it.
+    finance = User.objects.get(email="finanzas@demo.comunas.test")
+    oversight = User.objects.get(email="contraloria@demo.comunas.test")
+    home = requests.filter(requested_by=finance).first().project
+    assert finance.has_usable_password() and oversight.has_usable_password()
+    assert finance.email in printed and oversight.email in printed
+    assert permissions.can(finance, "funding.request_disbursement", home)
+    assert permissions.can(oversight, "funding.flag", home)
+    assert {flag.by for flag in flags} == {oversight}
+    assert (
+        home.commune == User.objects.get(email="vocera@demo.comunas.test").resident.council.commune
+    )
