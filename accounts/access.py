@@ -116,6 +116,34 @@ ACCESS: dict[str, frozenset[str]] = {
     "voting:results-communes-json": EVERYONE,
     "voting:results-tables-csv": EVERYONE,
     "voting:results-tables-json": EVERYONE,
+    # The public money trail (issue 8): rounds, funders, projects and their open data.
+    "funding:money-list": EVERYONE,
+    "funding:money-round": EVERYONE,
+    "funding:money-round-csv": EVERYONE,
+    "funding:money-round-json": EVERYONE,
+    "funding:money-project": EVERYONE,
+    # (end of the public money trail)
+    # Money (issue 8), the commune's side: its spokespeople see it; the services decide who acts.
+    "funding:commune-money": SPOKESPEOPLE_OF_A,
+    "funding:project-workspace": SPOKESPEOPLE_OF_A,
+    "funding:disbursement-request": frozenset({SPOKESPERSON_A_FINANCE}),
+    "funding:receipt-add": frozenset({SPOKESPERSON_A_FINANCE, SPOKESPERSON_A_EXECUTIVE}),
+    "funding:progress-add": frozenset({SPOKESPERSON_A_FINANCE, SPOKESPERSON_A_EXECUTIVE}),
+    "funding:closing-report-submit": frozenset({SPOKESPERSON_A_FINANCE, SPOKESPERSON_A_EXECUTIVE}),
+    "funding:flag-raise": frozenset({SPOKESPERSON_A_SOCIAL_OVERSIGHT}),
+    # Money, the payers' side: the walk's request is on the national fund (ministry staff pay it).
+    "funding:payments": frozenset({MINISTRY_STAFF, COFUNDER_STAFF}),
+    "funding:disbursement": frozenset({MINISTRY_STAFF}),
+    "funding:disbursement-approve": frozenset({MINISTRY_STAFF}),
+    "funding:disbursement-reject": frozenset({MINISTRY_STAFF}),
+    "funding:disbursement-transfer": frozenset({MINISTRY_STAFF}),
+    "funding:pledge": frozenset({COFUNDER_STAFF}),
+    "funding:oversight": frozenset({MINISTRY_STAFF}),
+    "funding:flag-answer": frozenset({MINISTRY_STAFF}),
+    "funding:closing-report-decide": frozenset({MINISTRY_STAFF}),
+    "funding:project-ledger": frozenset({MINISTRY_STAFF}),
+    "funding:ledger-reverse": frozenset({MINISTRY_STAFF}),
+    # (end of the money pages)
     # django-allauth: signing in and up is for everyone, managing an account for its owner.
     "account_login": EVERYONE,
     "account_signup": EVERYONE,

@@ -12,4 +12,7 @@ def navigation(request):
         "can_validate": permissions.can(user, "consultations.see_validation_queue"),
         "can_review_sheets": roles.has_staff_role("ministry_staff"),
         "runs_a_table": roles.has_staff_role("polling_officer"),
+        # Payers: ministry staff (the national fund) and co-funder staff (their government's).
+        "pays_disbursements": roles.has_staff_role("ministry_staff")
+        or roles.has_staff_role("cofunder_staff"),
     }

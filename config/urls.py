@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("communes.urls")),
     path("", include("consultations.urls")),
     path("", include("voting.urls")),
+    path("", include("funding.urls")),
     path("cuenta/", include("accounts.urls")),
     path("cuentas/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

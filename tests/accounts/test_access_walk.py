@@ -104,6 +104,7 @@ def world(council_a, council_b, commune_a, commune_b):
     voting_round = _round_in_voting(commune_a, commune_b)
     return {
         "tables": _tables_of_a(voting_round, commune_a, people, admin_user),
+        "money": _money_of_a(voting_round, people),
         "voting_round": voting_round,
         "people": people,
         "claim": claim,
@@ -177,6 +178,76 @@ def _tables_of_a(voting_round, commune_a, people, admin_user):
     )
     sheet = TallySheet.objects.create(consultation=voting_round, table=table)
     return {"assignment": assignment, "spare": spare, "sheet": sheet}
+
+
+def _money_of_a(voting_round, people):
+    """Money pages (issue 8): a project of A funded by the national fund, with a transfer
+    receipted, a progress update saying it is completed, a flag on the receipt, a closing report
+    waiting, and a second request waiting for approval."""
+    from django.utils import timezone
+
+    from funding import services
+    from funding.models import Allocation, LedgerEntry
+
+    finance, ministry = people[access.SPOKESPERSON_A_FINANCE], people[access.MINISTRY_STAFF]
+    project = voting_round.projects.order_by("pk").first()
+    source = services.source_for("national", project)
+    now, today = timezone.now(), timezone.localdate()
+    allocation = Allocation.objects.create(
+        project=project, source=source, kind="allocation", amount_usd=10000, created_at=now
+    )
+    entry = LedgerEntry.objects.create(
+        project=project,
+        source=source,
+        kind="allocation",
+        amount_usd=10000,
+        allocation=allocation,
+        at=now,
+    )
+    paid = services.disbursement_request(
+        allocation=allocation, amount="1000", purpose="Tubos", by=finance
+    )
+    services.disbursement_approve(disbursement=paid, by=ministry)
+    services.disbursement_transfer_record(
+        disbursement=paid,
+        by=ministry,
+        transferred_on=today,
+        bank_reference="REF-1",
+        rate_ves_per_usd="36.5",
+    )
+    receipt = services.receipt_add(
+        project=project,
+        upload=SimpleUploadedFile("recibo.pdf", tiny_pdf()),
+        supplier="Ferretería",
+        spent_on=today,
+        amount="1000",
+        category="materials",
+        by=finance,
+    )
+    services.progress_add(
+        project=project, percent=100, status="completed", text="Terminado", by=finance
+    )
+    oversight = people[access.SPOKESPERSON_A_SOCIAL_OVERSIGHT]
+    flag = services.flag_raise(by=oversight, comment="¿Y este precio?", receipt=receipt)
+    report = services.closing_report_submit(
+        project=project,
+        text="Informe de cierre",
+        assembly_held_on=today,
+        minutes=SimpleUploadedFile("acta.pdf", tiny_pdf()),
+        by=finance,
+    )
+    waiting = services.disbursement_request(
+        allocation=allocation, amount="500", purpose="Cemento", by=finance
+    )
+    return {
+        "project": project,
+        "allocation": allocation,
+        "entry": entry,
+        "receipt": receipt,
+        "flag": flag,
+        "report": report,
+        "waiting": waiting,
+    }
 
 
 def _round_in_assemblies(commune, council, spokesperson):
@@ -259,6 +330,7 @@ def probes(world):
             None,
         ),
         **_table_probes(world),
+        **_money_probes(world),
         "communes:directory": ("get", reverse("communes:directory"), None),
         "communes:detail": ("get", reverse("communes:detail", args=[commune_code]), None),
         "set_language": ("post", reverse("set_language"), {"language": "es", "next": "/"}),
@@ -378,6 +450,7 @@ def probes(world):
             )
             for name in ["tables-csv", "tables-json"]
         },
+        **_money_trail_probes(world),
         "account_confirm_email": ("get", reverse("account_confirm_email", args=["x"]), None),
         "account_reset_password_from_key": (
             "get",
@@ -424,6 +497,97 @@ def _table_probes(world):
     }
 
 
+def _money_trail_probes(world):
+    """The public money trail (issue 8). The walk's rounds are not published, so the round's
+    pages are a 404 for everyone; a project of the round in voting is given an allocation here
+    so that its money page is a real page."""
+    from django.utils import timezone
+
+    from funding.models import Allocation, FundingSource, LedgerEntry
+
+    now = timezone.now
+    voting = world["voting_round"]
+    project = voting.projects.order_by("pk").first()
+    if not project.allocations.exists():
+        source, _created = FundingSource.objects.get_or_create(
+            kind="national", defaults={"name": "Fondo nacional"}
+        )
+        allocation = Allocation.objects.create(
+            project=project, source=source, kind="allocation", amount_usd=10000, created_at=now()
+        )
+        LedgerEntry.objects.create(
+            project=project,
+            source=source,
+            kind="allocation",
+            amount_usd=10000,
+            allocation=allocation,
+            at=now(),
+        )
+    return {
+        "funding:money-list": ("get", reverse("funding:money-list"), None),
+        **{
+            f"funding:money-{name}": (
+                "get",
+                reverse(f"funding:money-{name}", args=[voting.pk]),
+                None,
+            )
+            for name in ["round", "round-csv", "round-json"]
+        },
+        "funding:money-project": (
+            "get",
+            reverse("funding:money-project", args=[project.pk]),
+            None,
+        ),
+    }
+
+
+def _money_probes(world):
+    """The money pages where people work (issue 8), on the project of `_money_of_a`."""
+    money = world["money"]
+    project, waiting = money["project"].pk, money["waiting"].pk
+    code = money["project"].commune.code
+
+    def post(name, pk, data):
+        return ("post", reverse(f"funding:{name}", args=[pk]), data)
+
+    return {
+        "funding:commune-money": ("get", reverse("funding:commune-money", args=[code]), None),
+        "funding:project-workspace": (
+            "get",
+            reverse("funding:project-workspace", args=[project]),
+            None,
+        ),
+        "funding:disbursement-request": post(
+            "disbursement-request",
+            project,
+            {"allocation": money["allocation"].pk, "amount": "100", "purpose": "Arena"},
+        ),
+        "funding:receipt-add": post("receipt-add", project, {}),
+        "funding:progress-add": post("progress-add", project, {}),
+        "funding:closing-report-submit": post("closing-report-submit", project, {}),
+        "funding:flag-raise": post(
+            "flag-raise", project, {"receipt": money["receipt"].pk, "comment": "Revisar"}
+        ),
+        "funding:payments": ("get", reverse("funding:payments"), None),
+        "funding:disbursement": ("get", reverse("funding:disbursement", args=[waiting]), None),
+        "funding:disbursement-approve": post("disbursement-approve", waiting, {}),
+        "funding:disbursement-reject": post("disbursement-reject", waiting, {"reason": "No"}),
+        "funding:disbursement-transfer": post("disbursement-transfer", waiting, {}),
+        "funding:pledge": ("get", reverse("funding:pledge"), None),
+        "funding:oversight": ("get", reverse("funding:oversight"), None),
+        "funding:flag-answer": post("flag-answer", money["flag"].pk, {"answer": "Revisado"}),
+        "funding:closing-report-decide": post(
+            "closing-report-decide", money["report"].pk, {"decision": "accepted"}
+        ),
+        "funding:project-ledger": (
+            "get",
+            reverse("funding:project-ledger", args=[project]),
+            None,
+        ),
+        "funding:ledger-reverse": post("ledger-reverse", money["entry"].pk, {"reason": "Error"}),
+    }
+
+
 def refused(response) -> bool:
     if response.status_code in (403, 404):
         return True
@@ -442,6 +606,22 @@ OURS = (
     "voting:sheet",
     "voting:round-tables",
     "voting:tables-import",
+    # The public money trail's list and a funded project's page (its rounds are not published).
+    "funding:money-list",
+    "funding:money-project",
+    # The money pages where people work (issue 8).
+    "funding:commune-money",
+    "funding:project-workspace",
+    "funding:disbursement",
+    "funding:receipt-add",
+    "funding:progress-add",
+    "funding:closing-report-",
+    "funding:flag-",
+    "funding:payments",
+    "funding:pledge",
+    "funding:oversight",
+    "funding:project-ledger",
+    "funding:ledger-reverse",
 )
 
 
