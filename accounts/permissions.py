@@ -336,6 +336,21 @@ def _may_pay(user, allocation) -> bool:
     return _may_act_for_source(user, source)
 
 
+def disbursements_payable_q(user) -> Q:
+    """The same rule as "funding.pay", as a filter on disbursements (the payers' queue)."""
+    roles = roles_of(user)
+    payable = Q(pk__in=[])
+    states = roles.staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
+    if states:
+        national = Q(allocation__source__kind="national")
+        if None not in states:
+            national &= Q(project__commune__parish__municipality__state_id__in=list(states))
+        payable |= national
+    if roles.has_staff_role(StaffRole.Kind.COFUNDER_STAFF):
+        payable |= Q(allocation__source__staff=user) & ~Q(allocation__source__kind="national")
+    return payable
+
+
 def _may_oversee(user, project) -> bool:
     """Answer flags, decide closing reports, reverse entries: ministry staff of the project's
     state."""

@@ -328,23 +328,6 @@ def _require_payer(request) -> None:
         raise PermissionDenied
 
 
-def _payable_q(user) -> Q:
-    """The requests this person pays: the same rule as "funding.pay", as a filter."""
-    roles = permissions.roles_of(user)
-    payable = Q(pk__in=[])
-    states = roles.staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
-    if states:
-        national = Q(allocation__source__kind=FundingSource.Kind.NATIONAL)
-        if None not in states:
-            national &= Q(project__commune__parish__municipality__state_id__in=list(states))
-        payable |= national
-    if roles.has_staff_role(StaffRole.Kind.COFUNDER_STAFF):
-        payable |= Q(allocation__source__staff=user) & ~Q(
-            allocation__source__kind=FundingSource.Kind.NATIONAL
-        )
-    return payable
-
-
 @never_cache
 @login_required
 def payments(request):
@@ -353,7 +336,7 @@ def payments(request):
     _require_payer(request)
     mine = DisbursementApproval.objects.filter(disbursement=OuterRef("pk"), by=request.user)
     found = (
-        Disbursement.objects.filter(_payable_q(request.user))
+        Disbursement.objects.filter(permissions.disbursements_payable_q(request.user))
         .select_related(
             "project__commune__parish__municipality__state", "allocation__source", "requested_by"
         )
