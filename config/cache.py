@@ -6,7 +6,14 @@ other pages) that cost 0.35 ms of CPU a request (bench/votes.py, profiled). A cl
 share: it takes a connection from the pool for each command.
 """
 
+import logging
+import time
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
@@ -26,3 +33,52 @@ class ReusingRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+
+class ResilientRedisCache(ReusingRedisCache):
+    """The Redis cache, failing soft when Redis is away: a read misses, a write is skipped.
+
+    Everything cached here can be rebuilt from the database (sessions are written through to it,
+    results are recomputed), so with Redis stopped the site keeps working, slower. ``add`` says
+    "added": allauth's rate limiter spins on it as a lock, and a limiter that cannot count lets
+    people through rather than locking everyone out. Each failure is logged, once a minute.
+    """
+
+    def _soft(self, operation, default, *args, **kwargs):
+        try:
+            return getattr(super(), operation)(*args, **kwargs)
+        except RedisError as error:
+            now = time.monotonic()
+            if now - self._last_warning > 60:
+                self._last_warning = now
+                logger.warning("Redis unavailable, cache %s skipped: %s", operation, error)
+            return default
+
+    _last_warning = 0.0
+
+    def get(self, key, default=None, version=None):
+        return self._soft("get", default, key, default, version)
+
+    def get_many(self, keys, version=None):
+        return self._soft("get_many", {}, keys, version)
+
+    def has_key(self, key, version=None):
+        return self._soft("has_key", False, key, version)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._soft("set", None, key, value, timeout, version)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._soft("set_many", [], data, timeout, version)
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._soft("add", True, key, value, timeout, version)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._soft("touch", False, key, timeout, version)
+
+    def delete(self, key, version=None):
+        return self._soft("delete", False, key, version)
+
+    def delete_many(self, keys, version=None):
+        return self._soft("delete_many", None, keys, version)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_htmx",
     "audit",
+    "outbox",
     "accounts",
     "communes",
     "consultations",
@@ -123,9 +124,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.ReusingRedisCache",
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "comunas"),
+            # A Redis that hangs must not hang the site: the cache misses (ResilientRedisCache).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
     # Sessions are read from Redis (one round trip that the database does not pay for on every
@@ -291,6 +294,10 @@ CELERY_BEAT_SCHEDULE = {
     "consultations-propose-next": {
         "task": "consultations.tasks.consultation_propose_next_task",
         "schedule": 6 * 60 * 60,
+    },
+    "outbox-flush": {
+        "task": "outbox.tasks.pending_jobs_flush_task",
+        "schedule": float(os.environ.get("CYCLE_TICK_SECONDS", "60")),
     },
     "funding-allocate-published": {
         "task": "funding.tasks.allocations_due_task",

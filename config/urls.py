@@ -14,3 +14,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+# A database that is away for a moment answers 503 "try again", not 500 (config/faults.py).
+handler500 = "config.faults.server_error"

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import audit
+import outbox
 from accounts import permissions
 from communes.models import Commune
 
@@ -143,7 +144,7 @@ def _enter(
     )
     from .tasks import consultation_phase_notify_task
 
-    transaction.on_commit(lambda: consultation_phase_notify_task.delay(consultation.pk, to))
+    transaction.on_commit(lambda: outbox.send(consultation_phase_notify_task, consultation.pk, to))
     return consultation
 
 
@@ -227,7 +228,7 @@ def _voting_opens(consultation: Consultation, *, by, now) -> None:
 def _count_starts(consultation: Consultation, *, by, now) -> None:
     from voting.tasks import consultation_count_task
 
-    transaction.on_commit(lambda: consultation_count_task.delay(consultation.pk))
+    transaction.on_commit(lambda: outbox.send(consultation_count_task, consultation.pk))
 
 
 def _count_done(consultation: Consultation, *, by, now) -> None:
@@ -895,7 +896,7 @@ def project_decide(*, project, by, decision: str, note: str = ""):
     )
     from .tasks import project_decision_notify_task
 
-    transaction.on_commit(lambda: project_decision_notify_task.delay(locked.pk))
+    transaction.on_commit(lambda: outbox.send(project_decision_notify_task, locked.pk))
     return locked
 
 

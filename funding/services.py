@@ -19,6 +19,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 import audit
+import outbox
 from accounts import permissions
 from communes.services import commune_file_store
 from consultations.models import Consultation, Project
@@ -276,7 +277,7 @@ def _notify(disbursement: Disbursement) -> None:
 
     pk, status = disbursement.pk, disbursement.status
     approvals = disbursement.approvals.count()
-    transaction.on_commit(lambda: disbursement_notify_task.delay(pk, status, approvals))
+    transaction.on_commit(lambda: outbox.send(disbursement_notify_task, pk, status, approvals))
 
 
 def disbursement_request(*, allocation: Allocation, amount, purpose: str, by, now=None):
