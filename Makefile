@@ -13,7 +13,8 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=
 	SECRET_KEY=test-only-secret-key ALLOWED_HOSTS=127.0.0.1,localhost,testserver \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 STATIC_ROOT=var/static-test
 
-.PHONY: help install run test lint system-deps messages bench-import bench-count lock
+.PHONY: help install run test lint system-deps messages bench-import bench-count lock \
+	reliability backup restore
 
 help:
 	@echo "make run     start the app with demo data at http://127.0.0.1:8000 (SQLite, no services)"
@@ -77,3 +78,31 @@ bench-count: install
 # Online votes through gunicorn against PostgreSQL (scratch database comunas_bench_votes).
 bench-votes: install
 	$(TEST_ENV) $(PY) bench/votes.py $(BENCH_ARGS)
+
+# A mixed voting day through gunicorn against PostgreSQL (scratch database comunas_bench_day).
+bench-day: install
+	$(TEST_ENV) $(PY) bench/day.py $(BENCH_ARGS)
+
+# The faults of a voting day, for real (database restart under votes, Redis gone, a worker killed
+# mid-count, backup and restore), each on a PostgreSQL cluster and a Redis of its own.
+reliability: install
+	$(PY) reliability/run.py $(RELIABILITY_ARGS)
+
+# Back a database up to one file (DATABASE_URL=... make backup [BACKUP=file]), and restore a file
+# into a database, created when missing (DATABASE_URL=... make restore BACKUP=file). The urns'
+# private keys are not in the database (URN_KEY_DIR): back that folder up too, kept apart.
+BACKUP_STAMP := $(shell date +%Y%m%d-%H%M%S)
+BACKUP ?= var/backups/comunas-$(BACKUP_STAMP).dump
+backup:
+	@test -n "$(DATABASE_URL)" || { echo "Set DATABASE_URL to the database to back up."; exit 1; }
+	@mkdir -p $(dir $(BACKUP))
+	pg_dump --format=custom --no-owner --no-privileges --file="$(BACKUP)" "$(DATABASE_URL)"
+	@echo "Backed up to $(BACKUP)"
+
+restore: install
+	@test -n "$(DATABASE_URL)" || { echo "Set DATABASE_URL to the database to restore into."; exit 1; }
+	@test -f "$(BACKUP)" || { echo "Set BACKUP to the file to restore (make backup wrote it)."; exit 1; }
+	$(PY) scripts/database_ensure.py "$(DATABASE_URL)"
+	pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error \
+	  --dbname="$(DATABASE_URL)" "$(BACKUP)"
+	@echo "Restored $(BACKUP)"

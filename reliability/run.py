@@ -1,0 +1,632 @@
+"""make reliability: the faults of a voting day, for real, and what the app does about them.
+
+1. The database restarts while voters vote through gunicorn: every vote whose receipt reached a
+   voter is in the database, the count's three totals agree, every refused request got the
+   Spanish 503 "try again" page (no traceback, no 500), and votes go through again on their own.
+2. Redis goes away: votes, results, pages and sessions keep working; jobs made meanwhile wait in
+   the database; when Redis returns, the beat and a worker send them and catch up the phase
+   change that fell due, exactly once.
+3. A Celery worker is SIGKILLed in the middle of a count: the tick starts it again, and the
+   results (and the allocations after publication) are those of an uninterrupted count.
+4. Backup and restore (`make backup`, `make restore`) round-trip a populated database: votes,
+   results, the ledger and funding_check are identical.
+
+Each runs against a PostgreSQL cluster and a Redis server of its own (reliability/services.py),
+prints what it measured, and the last line is one JSON object; the exit code is 1 when any
+check failed.
+
+    make reliability               # or: python reliability/run.py [--only NAME ...]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from services import Postgres, Redis, program  # noqa: E402 (reliability/services.py)
+
+SCENARIOS = ["database_restart", "redis_gone", "worker_killed", "backup_restore"]
+BASE_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "reliability-only-secret-key",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "0",
+    "SESSION_COOKIE_SECURE": "0",
+    "CSRF_COOKIE_SECURE": "0",
+    "STATIC_ROOT": "var/static-test",
+    "CYCLE_TICK_SECONDS": "1",
+    "LANGUAGE_CODE": "es",
+}
+TRY_AGAIN = "nuevo en unos segundos"  # the 503 page, in Spanish
+
+
+def log(message: str) -> None:
+    print(f"  {message}", flush=True)
+
+
+# The scenarios run each in a process of its own (Django is set up once per process, on the
+# database the scenario builds).
+
+
+def django_for(url: str, key_dir: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["URN_KEY_DIR"] = key_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def celery(*command: str, log_path: Path) -> subprocess.Popen:
+    """A Celery process of its own session (so it can be killed with its children)."""
+    with open(log_path, "ab") as out:
+        return subprocess.Popen(  # noqa: S603 -- our own Celery app, fixed arguments
+            [sys.executable, "-m", "celery", "--app", "config", *command],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            start_new_session=True,
+            stdout=out,
+            stderr=out,
+        )
+
+
+def stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_for(check, seconds: float, step: float = 0.25):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(step)
+    return check()
+
+
+# 1 and 2: voting through gunicorn ------------------------------------------------------------
+
+
+class Voters:
+    """Voters arriving at a fixed rate, each on a connection of their own; every answer kept."""
+
+    def __init__(self, port: int, path: str, voters: list[dict]):
+        from votes import Connection  # bench/votes.py's raw HTTP client
+
+        self.Connection, self.port, self.path, self.voters = Connection, port, path, voters
+        self.next = 0
+        self.answers: list[dict] = []
+
+    async def one(self, voter: dict) -> None:
+        started = time.monotonic()
+        connection = self.Connection(self.port)
+        try:
+            status, body = await asyncio.wait_for(connection.post(self.path, voter), 30)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError) as error:
+            status, body = None, repr(error).encode()
+        finally:
+            connection.close()
+        receipt = re.search(rb'data-receipt="([A-Z2-7-]+)"', body or b"")
+        self.answers.append(
+            {
+                "at": started,
+                "status": status,
+                "receipt": receipt.group(1).decode().replace("-", "") if receipt else None,
+                "try_again": TRY_AGAIN.encode() in (body or b""),
+                "traceback": b"Traceback" in (body or b""),
+            }
+        )
+
+    async def run(self, rate: float, seconds: float) -> None:
+        started, tasks = time.monotonic(), []
+        for k in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, started + k / rate - time.monotonic()))
+            if self.next >= len(self.voters):
+                break
+            tasks.append(asyncio.create_task(self.one(self.voters[self.next])))
+            self.next += 1
+        await asyncio.gather(*tasks)
+
+
+def voting_setup(name: str, pg: Postgres, workdir: Path, voters: int):
+    import votes
+
+    url = pg.url(name)
+    os.environ["DATABASE_URL"] = pg.url("comunas")
+    votes.scratch_database(name)
+    key_dir = str(workdir / f"keys-{name}")
+    os.environ["URN_KEY_DIR"] = key_dir
+    args = types.SimpleNamespace(
+        voters=voters,
+        communes=40,
+        pgbench_seconds=0,
+        workers=2,
+        threads=4,
+        worker_class="gthread",
+        gunicorn_args="",
+        concurrency=10,
+    )
+    os.environ["DATABASE_URL"] = url
+    built = votes.build(args, key_dir)
+    port = votes.free_port()
+    server = votes.gunicorn_start(args, port, key_dir, str(workdir / f"gunicorn-{name}.log"))
+    return url, built, port, server
+
+
+def three_totals_agree(consultation_id: int) -> tuple[bool, dict]:
+    """Close the round and count it: online book rows, urn rows and counted choices per commune."""
+    from django.db import connection
+
+    from consultations.models import Consultation
+    from voting import counting
+    from voting.models import CommuneResult, Count
+
+    connection.close()  # the one build() used did not live through the restart
+    Consultation.objects.filter(pk=consultation_id).update(phase=Consultation.Phase.COUNTING)
+    count = counting.consultation_count(consultation_id=consultation_id)
+    results = CommuneResult.objects.filter(consultation_id=consultation_id)
+    agree = count.status == Count.Status.DONE and all(r.totals_agree for r in results)
+    return agree, {"count_status": count.status, "ballots_counted": count.ballots}
+
+
+def scenario_database_restart(pg: Postgres, redis: Redis, workdir: Path) -> dict:
+    import votes
+
+    url, built, port, server = voting_setup("comunas_rel_restart", pg, workdir, voters=3000)
+    path = f"/consultas/{built['consultation']}/votar/confirmar/"
+    crowd = Voters(port, path, built["voters"])
+    marks = {}
+
+    def restart_later():
+        time.sleep(4)
+        marks["down"] = time.monotonic()
+        pg.restart()
+        marks["up"] = time.monotonic()
+
+    restarter = threading.Thread(target=restart_later)
+    restarter.start()
+    asyncio.run(crowd.run(rate=80, seconds=14))
+    restarter.join()
+    votes.gunicorn_stop(server)
+
+    answers = crowd.answers
+    acknowledged = [a["receipt"] for a in answers if a["status"] == 200 and a["receipt"]]
+    refused = [a for a in answers if a["status"] == 503]
+    other = [a for a in answers if a["status"] not in (200, 503)]
+    after_up = sorted(a["at"] for a in answers if a["status"] == 200 and a["at"] >= marks["up"])
+    check = votes.database_check(url, built["consultation"], acknowledged)
+    agree, counted = three_totals_agree(built["consultation"])
+    figures = {
+        "votes_sent": len(answers),
+        "votes_acknowledged": len(acknowledged),
+        "votes_found": check["found"],
+        "refused_503": len(refused),
+        "refused_503_in_spanish": sum(a["try_again"] for a in refused),
+        "other_answers": len(other),
+        "tracebacks": sum(a["traceback"] for a in answers),
+        "database_down_s": round(marks["up"] - marks["down"], 2),
+        "recovered_after_s": round(after_up[0] - marks["up"], 2) if after_up else None,
+        "book_rows": check["book"],
+        "urn_rows": check["urn"],
+        "three_totals_agree": agree,
+        **counted,
+    }
+    figures["ok"] = (
+        figures["votes_found"] == len(acknowledged) > 0
+        and figures["refused_503_in_spanish"] == len(refused)
+        and not other
+        and figures["tracebacks"] == 0
+        and figures["recovered_after_s"] is not None
+        and figures["recovered_after_s"] < 10
+        and agree
+    )
+    return figures
+
+
+def scenario_redis_gone(pg: Postgres, redis: Redis, workdir: Path) -> dict:
+    import datetime
+
+    import votes
+    from django.db import connection
+    from django.utils import timezone
+
+    from consultations import services as rounds
+    from consultations.models import Consultation, PhaseTransition
+    from outbox.models import PendingJob
+    from voting.models import Count
+
+    url, built, port, server = voting_setup("comunas_rel_redis", pg, workdir, voters=1200)
+    path = f"/consultas/{built['consultation']}/votar/confirmar/"
+    crowd = Voters(port, path, built["voters"])
+    asyncio.run(crowd.run(rate=40, seconds=3))  # with Redis: sessions come from it
+
+    redis.stop()
+    gone = time.monotonic()
+    asyncio.run(crowd.run(rate=40, seconds=5))
+    # A round whose next phase falls due while Redis is away.
+    now = timezone.now()
+    day = datetime.timedelta(days=1)
+    due = Consultation.objects.create(
+        name="Consulta que abre sin Redis",
+        year=2098,
+        quarter=3,
+        phase=Consultation.Phase.SCHEDULED,
+        funder_by_rank=["national"],
+        assemblies_open_at=now + datetime.timedelta(seconds=2),
+        validation_opens_at=now + 10 * day,
+        voting_opens_at=now + 20 * day,
+        voting_closes_at=now + 20 * day + datetime.timedelta(hours=10),
+        tally_deadline_at=now + 23 * day,
+    )
+    # A job made while Redis is away: closing the round starts its count (on commit).
+    connection.close()
+    voting_round = Consultation.objects.get(pk=built["consultation"])
+    Consultation.objects.filter(pk=voting_round.pk).update(voting_closes_at=now)
+    voting_round.refresh_from_db()
+    rounds.consultation_close_voting(consultation=voting_round, by=None, now=now)
+    kept = PendingJob.objects.count()
+    pages = {}
+    for name, page in {
+        "results": "/resultados/",
+        "directory": "/comunas/",
+        "round": f"/consultas/{built['consultation']}/",
+        "money": "/dinero/",
+    }.items():
+        pages[name] = _get_status(port, page)
+    time.sleep(2)  # the scheduled round's date passes while Redis is away
+
+    redis.start()
+    back = time.monotonic()
+    worker = celery(
+        "worker", "--pool", "solo", "--loglevel", "WARNING", log_path=workdir / "celery-redis.log"
+    )
+    beat = celery(
+        "beat",
+        "--loglevel",
+        "WARNING",
+        "--schedule",
+        str(workdir / "beat-schedule"),
+        log_path=workdir / "celery-redis.log",
+    )
+    try:
+        caught_up = wait_for(
+            lambda: (
+                Consultation.objects.get(pk=due.pk).phase == Consultation.Phase.ASSEMBLIES
+                and Count.objects.filter(
+                    consultation_id=built["consultation"], status="done"
+                ).exists()
+                and not PendingJob.objects.exists()
+            ),
+            seconds=60,
+        )
+        caught_up_s = round(time.monotonic() - back, 1)
+    finally:
+        stop(beat)
+        stop(worker)
+    votes.gunicorn_stop(server)
+    while_gone = [a for a in crowd.answers if a["at"] >= gone]
+    acknowledged = [a["receipt"] for a in crowd.answers if a["status"] == 200 and a["receipt"]]
+    check = votes.database_check(url, built["consultation"], acknowledged)
+    transitions = PhaseTransition.objects.filter(consultation=due, to_phase="assemblies").count()
+    figures = {
+        "votes_while_redis_gone": len(while_gone),
+        "of_them_acknowledged": sum(a["status"] == 200 for a in while_gone),
+        "votes_acknowledged": len(acknowledged),
+        "votes_found": check["found"],
+        "pages_while_gone": pages,
+        "jobs_kept_while_gone": kept,
+        "caught_up": bool(caught_up),
+        "caught_up_after_s": caught_up_s,
+        "phase_changes_made": transitions,
+    }
+    figures["ok"] = (
+        len(while_gone) > 0
+        and figures["of_them_acknowledged"] == len(while_gone)
+        and check["found"] == len(acknowledged)
+        and all(status == 200 for status in pages.values())
+        and kept >= 1
+        and figures["caught_up"]
+        and transitions == 1
+    )
+    return figures
+
+
+def _get_status(port: int, path: str) -> int | None:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Host": "127.0.0.1"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
+    import count as count_bench  # bench/count.py
+    import psycopg
+
+    name = "comunas_rel_count"
+    url = pg.url(name)
+    key_dir = workdir / f"keys-{name}"
+    os.environ["URN_KEY_DIR"] = str(key_dir)
+    os.environ["DATABASE_URL"] = url
+    import dj_database_url
+    import django
+
+    django.setup()
+    sizes = {"votes": 300_000, "communes": 100, "projects": 400, "tables": 40, "table_share": 0.2}
+    count_bench.build(dj_database_url.parse(url), name, url, sizes)
+    marker = count_bench.marker_read(url)
+    consultation_id = marker["consultation"]
+
+    from django.db import connection
+
+    from consultations import services as rounds
+    from consultations.models import Consultation
+    from funding.models import Allocation
+    from funding.services import allocations_for_round
+    from voting import counting
+    from voting.models import Count, ProjectResult
+    from voting.tasks import consultation_count_task
+
+    connection.close()
+    worker = celery(
+        "worker", "--pool", "solo", "--loglevel", "WARNING", log_path=workdir / "celery-count.log"
+    )
+    consultation_count_task.delay(consultation_id)
+
+    def urn_workers():
+        found = subprocess.run(  # noqa: S603 -- pgrep, fixed arguments
+            [program("pgrep"), "-f", "voting.urn_worker"], capture_output=True, text=True
+        ).stdout.split()
+        return found
+
+    opening = wait_for(urn_workers, seconds=60, step=0.05)
+    time.sleep(1.0)  # well into opening the urn
+    killed_at = time.monotonic()
+    stop(worker, signal.SIGKILL)
+    with psycopg.connect(url) as conn:
+        done_after_kill = conn.execute(
+            "SELECT count(*) FROM voting_count WHERE consultation_id = %s AND status = 'done'",
+            [consultation_id],
+        ).fetchone()[0]
+    # The tick starts counts that have not finished; a new worker runs it.
+    worker = celery(
+        "worker", "--pool", "solo", "--loglevel", "WARNING", log_path=workdir / "celery-count.log"
+    )
+    from consultations.tasks import consultations_advance_due_task
+
+    try:
+        consultations_advance_due_task.delay()
+        finished = wait_for(
+            lambda: Count.objects.filter(consultation_id=consultation_id, status="done").exists(),
+            seconds=240,
+            step=0.5,
+        )
+        recovered_s = round(time.monotonic() - killed_at, 1)
+    finally:
+        stop(worker)
+    check = count_bench.results_check(url, consultation_id)
+    after_kill = sorted(
+        ProjectResult.objects.filter(consultation_id=consultation_id).values_list(
+            "project_id", "online_votes", "table_votes", "votes", "rank", "is_winner"
+        )
+    )
+    # An uninterrupted count of the same round gives the same results.
+    counting.consultation_count(consultation_id=consultation_id)
+    uninterrupted = sorted(
+        ProjectResult.objects.filter(consultation_id=consultation_id).values_list(
+            "project_id", "online_votes", "table_votes", "votes", "rank", "is_winner"
+        )
+    )
+    consultation = Consultation.objects.get(pk=consultation_id)
+    rounds.consultation_publish(consultation=consultation, by=None, reason="Prueba")
+    allocations_for_round(consultation_id=consultation_id)
+    winners = set(
+        ProjectResult.objects.filter(consultation_id=consultation_id, is_winner=True).values_list(
+            "project_id", flat=True
+        )
+    )
+    allocated = list(Allocation.objects.values_list("project_id", flat=True))
+    figures = {
+        "ballots": marker["expected"]["online"],
+        "urn_workers_seen": len(opening or []),
+        "counted_when_killed": bool(done_after_kill),
+        "finished_after_kill": bool(finished),
+        "recovered_after_s": recovered_s,
+        "projects_mismatched": check["projects_mismatched"],
+        "communes_disagreeing": check["communes_disagreeing"],
+        "same_as_uninterrupted": after_kill == uninterrupted,
+        "winners": len(winners),
+        "allocations": len(allocated),
+    }
+    figures["ok"] = (
+        figures["urn_workers_seen"] > 0
+        and not figures["counted_when_killed"]
+        and figures["finished_after_kill"]
+        and check["projects_mismatched"] == 0
+        and check["communes_disagreeing"] == 0
+        and figures["same_as_uninterrupted"]
+        and set(allocated) == winners
+        and len(allocated) == len(winners) > 0
+    )
+    return figures
+
+
+def _fingerprint(url: str) -> dict:
+    """What a restore must give back exactly: votes, results, the ledger, funding_check."""
+    import psycopg
+
+    queries = {
+        "voting_book": "SELECT consultation_id, channel, count(*) FROM voting_votingbookentry "
+        "GROUP BY 1, 2 ORDER BY 1, 2",
+        "urn": "SELECT consultation_id, count(*), md5(string_agg(receipt, ',' ORDER BY receipt)) "
+        "FROM voting_sealedballot GROUP BY 1 ORDER BY 1",
+        "results": "SELECT md5(string_agg(concat_ws(':', project_id, online_votes, table_votes, "
+        "votes, rank, is_winner), ',' ORDER BY project_id)) FROM voting_projectresult",
+        "ledger": "SELECT kind, count(*), sum(amount_usd)::text FROM funding_ledgerentry "
+        "GROUP BY 1 ORDER BY 1",
+        "audit": "SELECT count(*), max(seq), (SELECT hash FROM audit_auditentry "
+        "ORDER BY seq DESC LIMIT 1) FROM audit_auditentry",
+    }
+    with psycopg.connect(url) as conn:
+        found = {name: conn.execute(query).fetchall() for name, query in queries.items()}
+    check = subprocess.run(
+        [sys.executable, "manage.py", "funding_check"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+    )
+    found["funding_check"] = [check.returncode, check.stdout.strip()]
+    return json.loads(json.dumps(found, default=str))
+
+
+def scenario_backup_restore(pg: Postgres, redis: Redis, workdir: Path) -> dict:
+    import psycopg
+
+    source, target = pg.url("comunas_rel_demo"), pg.url("comunas_rel_restored")
+    with psycopg.connect(pg.url("postgres"), autocommit=True) as server:
+        server.execute("CREATE DATABASE comunas_rel_demo")
+    env = {**os.environ, "DATABASE_URL": source, "URN_KEY_DIR": str(workdir / "keys-demo")}
+    for command in (["migrate", "--noinput"], ["seed_demo"]):
+        subprocess.run(  # noqa: S603 -- our own manage.py
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    before = _fingerprint(source)
+    dump = workdir / "comunas.dump"
+    started = time.monotonic()
+    subprocess.run(  # noqa: S603 -- the Makefile's own targets
+        [
+            program("make"),
+            "--no-print-directory",
+            "backup",
+            f"BACKUP={dump}",
+            f"DATABASE_URL={source}",
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    backup_s = time.monotonic() - started
+    started = time.monotonic()
+    subprocess.run(  # noqa: S603
+        [
+            program("make"),
+            "--no-print-directory",
+            "restore",
+            f"BACKUP={dump}",
+            f"DATABASE_URL={target}",
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    restore_s = time.monotonic() - started
+    after = _fingerprint(target)
+    figures = {
+        "dump_mb": round(dump.stat().st_size / 2**20, 1),
+        "backup_s": round(backup_s, 1),
+        "restore_s": round(restore_s, 1),
+        "votes": sum(row[2] for row in before["voting_book"]),
+        "ledger_entries": sum(row[1] for row in before["ledger"]),
+        "funding_check": before["funding_check"][0],
+        "identical": before == after,
+    }
+    figures["ok"] = figures["identical"] and figures["votes"] > 0 and figures["funding_check"] == 0
+    return figures
+
+
+# The orchestrator ----------------------------------------------------------------------------
+
+
+def child(name: str, pg_port: int, pg_dir: str, redis_port: int, workdir: str) -> int:
+    pg = Postgres.__new__(Postgres)
+    pg.port, pg.dir, pg.log = pg_port, Path(pg_dir), Path(workdir) / "pg.log"
+    from services import _bindir
+
+    pg.bin, pg.as_root = _bindir(), os.geteuid() == 0
+    redis = Redis.__new__(Redis)
+    redis.port, redis.process = redis_port, None
+    os.environ.update(BASE_ENV)
+    os.environ["REDIS_URL"] = redis.url
+    figures = globals()[f"scenario_{name}"](pg, redis, Path(workdir))
+    print(json.dumps({"scenario": name, **figures}, default=str))
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="*", choices=SCENARIOS, default=SCENARIOS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--state", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, *json.loads(args.state))
+
+    workdir = Path(tempfile.mkdtemp(prefix="comunas-reliability-"))
+    pg, redis = Postgres(workdir).init(), Redis()
+    pg.start()
+    redis.start()
+    summary = {}
+    try:
+        for name in args.only:
+            print(f"{name}:", flush=True)
+            state = json.dumps([pg.port, str(pg.dir), redis.port, str(workdir)])
+            if redis.process is None:
+                redis.start()
+            run = subprocess.run(  # noqa: S603 -- this very script, fixed arguments
+                [sys.executable, __file__, "--child", name, "--state", state],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, **BASE_ENV, "REDIS_URL": redis.url},
+            )
+            lines = run.stdout.strip().splitlines()
+            try:
+                figures = json.loads(lines[-1])
+            except (IndexError, json.JSONDecodeError):
+                figures = {"scenario": name, "ok": False, "exit": run.returncode}
+            for line in lines[:-1]:
+                print(line)
+            print(f"  {json.dumps(figures)}", flush=True)
+            summary[name] = figures
+    finally:
+        redis.stop()
+        pg.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    ok = all(figures.get("ok") for figures in summary.values())
+    print(json.dumps({"ok": ok, **{k: v.get("ok") for k, v in summary.items()}}))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

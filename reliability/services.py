@@ -1,0 +1,138 @@
+"""A PostgreSQL cluster and a Redis server of the reliability runs' own, on free ports.
+
+The runs stop, restart and kill these on purpose; the PostgreSQL and Redis the test suite (and
+anything else on the machine) uses are never touched.
+"""
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def program(name: str) -> str:
+    """A program's full path, or a clear stop when it is not installed."""
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f"{name} is not installed; the reliability runs need it.")
+    return found
+
+
+def _bindir() -> Path:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not versions:
+        raise SystemExit("PostgreSQL's server programs (pg_ctl, initdb) are not installed.")
+    return Path(versions[-1]).parent
+
+
+class Postgres:
+    """initdb into a folder, then start, restart (fast) and stop it with pg_ctl."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.dir = workdir / "pg"
+        self.log = workdir / "pg.log"
+        self.bin = _bindir()
+        self.as_root = os.geteuid() == 0  # PostgreSQL refuses to run as root: run it as postgres
+
+    def _run(self, *command: str) -> None:
+        prefix = [program("runuser"), "-u", "postgres", "--"] if self.as_root else []
+        subprocess.run(  # noqa: S603 -- PostgreSQL's own programs, fixed arguments
+            [*prefix, *command], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+
+    def init(self) -> "Postgres":
+        self.dir.mkdir(parents=True)
+        if self.as_root:
+            shutil.chown(self.dir.parent, "postgres")
+            shutil.chown(self.dir, "postgres")
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.dir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
+        return self
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.dir),
+            "-o",
+            options,
+            "-l",
+            str(self.log),
+            "-w",
+            "start",
+        )
+
+    def restart(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir), "-m", "fast", "-w", "restart")
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir), "-m", "fast", "-w", "stop")
+
+    def url(self, name: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+
+class Redis:
+    def __init__(self):
+        self.port = free_port()
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 -- redis-server, fixed arguments
+            [
+                program("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
