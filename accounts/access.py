@@ -56,6 +56,8 @@ VOTERS_OF_A = SPOKESPEOPLE_OF_A | {RESIDENT_A}
 ACCESS: dict[str, frozenset[str]] = {
     # Public pages.
     "home": EVERYONE,
+    # The load balancer's health probe (issue 9): no sign-in, reports services, not data.
+    "healthz": EVERYONE,
     # The vote: verified residents of a commune on the vote; receipts are public once it closes.
     "voting:ballot": VOTERS_OF_A,
     "voting:vote-confirm": VOTERS_OF_A,

@@ -126,65 +126,55 @@ def server_connection(url: str):
     )
 
 
-def scratch_database() -> str:
-    for name, value in DEFAULT_ENV.items():
-        os.environ.setdefault(name, value)
+def scratch_database(name: str = DB_NAME) -> str:
+    """Drop and create database `name` on DATABASE_URL's server; DATABASE_URL then points at it."""
+    for variable, value in DEFAULT_ENV.items():
+        os.environ.setdefault(variable, value)
     url = os.environ["DATABASE_URL"]
     with server_connection(url) as server:
         server.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME))
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
-        server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
-    bench_url = url.rsplit("/", 1)[0] + "/" + DB_NAME
+        server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    bench_url = url.rsplit("/", 1)[0] + "/" + name
     os.environ["DATABASE_URL"] = bench_url
     return bench_url
 
 
-def build(args, key_dir: str) -> dict:
-    """The round, its urn, the communes and their ballots, the voters and their sessions."""
+def django_setup(key_dir: str) -> None:
+    """Django on the scratch database, its urns' private keys written under `key_dir`."""
     os.environ["URN_KEY_DIR"] = key_dir
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
-    from django.core.management import call_command
-    from django.db import connection
-    from django.utils import timezone
 
-    from accounts.models import User
-    from accounts.permissions import SESSION_ROLES, Roles
-    from communes.models import CommunalCouncil, Commune, Parish, Resident
-    from consultations.models import Consultation, Project
-    from voting import services
 
-    call_command("migrate", verbosity=0)
-    rng = random.Random(11)
-    now = timezone.now()
+def voting_round(year: int, quarter: int, name: str, now):
+    """A round in `voting`, open all day from an hour ago for six hours (no urn yet)."""
+    from consultations.models import Consultation
+
     day = datetime.timedelta(days=1)
+    return Consultation.objects.create(
+        name=name,
+        year=year,
+        quarter=quarter,
+        phase=Consultation.Phase.VOTING,
+        assemblies_open_at=now - 40 * day,
+        validation_opens_at=now - 20 * day,
+        voting_opens_at=now - datetime.timedelta(hours=1),
+        voting_closes_at=now + datetime.timedelta(hours=6),
+        tally_deadline_at=now + 7 * day,
+        voting_hours_start=datetime.time(0, 0),
+        voting_hours_end=datetime.time(23, 59, 59, 999_999),
+        funder_by_rank=["national"],
+    )
 
-    def a_round(year, quarter, name):
-        return Consultation.objects.create(
-            name=name,
-            year=year,
-            quarter=quarter,
-            phase=Consultation.Phase.VOTING,
-            assemblies_open_at=now - 40 * day,
-            validation_opens_at=now - 20 * day,
-            voting_opens_at=now - datetime.timedelta(hours=1),
-            voting_closes_at=now + datetime.timedelta(hours=6),
-            tally_deadline_at=now + 7 * day,
-            voting_hours_start=datetime.time(0, 0),
-            voting_hours_end=datetime.time(23, 59, 59, 999_999),
-            funder_by_rank=["national"],
-        )
 
-    consultation = a_round(2099, 1, "Consulta de prueba de carga")
-    services.urn_open(consultation=consultation, now=now)
+def communes_make(count: int, rng: random.Random) -> tuple[list, list]:
+    """`count` communes in random parishes, two communal councils each."""
+    from communes.models import CommunalCouncil, Commune, Parish
+
     parishes = list(Parish.objects.all())
     communes = Commune.objects.bulk_create(
         Commune(
@@ -193,13 +183,20 @@ def build(args, key_dir: str) -> dict:
             parish=rng.choice(parishes),
             registered_on=datetime.date(2020, 1, 1),
         )
-        for n in range(args.communes)
+        for n in range(count)
     )
     councils = CommunalCouncil.objects.bulk_create(
         CommunalCouncil(commune=commune, code=f"BVC-{commune.code}-{k}", name="CC", families=200)
         for commune in communes
         for k in range(2)
     )
+    return communes, councils
+
+
+def ballots_make(consultation, communes: list, per_commune: int = 4) -> dict[int, list[int]]:
+    """Approved projects on each commune's ballot: commune id → project ids."""
+    from consultations.models import Project
+
     projects = Project.objects.bulk_create(
         Project(
             consultation=consultation,
@@ -208,24 +205,39 @@ def build(args, key_dir: str) -> dict:
             status=Project.Status.APPROVED,
         )
         for commune in communes
-        for k in range(4)
+        for k in range(per_commune)
     )
-    ballot = {}
+    ballot: dict[int, list[int]] = {}
     for project in projects:
         ballot.setdefault(project.commune_id, []).append(project.pk)
+    return ballot
+
+
+def residents_make(councils: list, count: int, *, now, prefix: str = "votante", first: int = 0):
+    """`count` verified residents of these councils (in turn), each with an account."""
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from accounts.models import User
+    from communes.models import Resident
 
     password = make_password("bench-voter-password")
     users = User.objects.bulk_create(
-        (User(email=f"votante{n}@bench.invalid", password=password) for n in range(args.voters)),
+        (
+            User(email=f"{prefix}{n}@bench.invalid", password=password)
+            for n in range(first, first + count)
+        ),
         batch_size=5000,
     )
-    verifier = User.objects.create(email="vocera@bench.invalid", password=password)
+    verifier, _created = User.objects.get_or_create(
+        email="vocera@bench.invalid", defaults={"password": password}
+    )
     today = timezone.localdate()
     residents = Resident.objects.bulk_create(
         (
             Resident(
-                cedula=f"V-{30_000_000 + n}",
-                full_name=f"Votante {n}",
+                cedula=f"V-{30_000_000 + first + n}",
+                full_name=f"Votante {first + n}",
                 birth_date=today.replace(year=today.year - 20 - n % 50, day=1),
                 council=councils[n % len(councils)],
                 user=user,
@@ -237,43 +249,49 @@ def build(args, key_dir: str) -> dict:
         ),
         batch_size=5000,
     )
-    council_commune = {council.pk: council.commune_id for council in councils}
+    return users, residents
+
+
+def sessions_write(people: list, *, now, extra=None) -> list[str]:
+    """A signed-in session for each (user, Roles): written straight into the session table (and
+    its cache), with the roles the pages keep in it, as after the person's earlier pages. Returns
+    the session keys. `extra(user)` may add more to a session (allauth's sign-in records)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from accounts.permissions import SESSION_ROLES
+
     backend = settings.AUTHENTICATION_BACKENDS[0]
     store = SessionStore()
-    expires = now + 14 * day
-    voters, sessions = [], []
-    for user, resident in zip(users, residents, strict=True):
-        key = secrets.token_hex(16)
+    expires = now + datetime.timedelta(days=14)
+    today = timezone.localdate()
+    sessions = []
+    for user, roles in people:
         data = {
             SESSION_KEY: str(user.pk),
             BACKEND_SESSION_KEY: backend,
             HASH_SESSION_KEY: user.get_session_auth_hash(),
-            # The roles the ballot page kept in the session (accounts.permissions).
+            # The roles the pages keep in the session (accounts.permissions).
             SESSION_ROLES: {
                 "day": today.isoformat(),
                 "epoch": user.session_epoch,
-                "roles": Roles(
-                    resident_id=resident.pk,
-                    resident_commune_id=council_commune[resident.council_id],
-                ).as_json(),
+                "roles": roles.as_json(),
             },
+            **(extra(user) if extra else {}),
         }
         sessions.append(
-            Session(session_key=key, session_data=store.encode(data), expire_date=expires)
-        )
-        projects_of = ballot[council_commune[resident.council_id]]
-        voters.append(
-            {
-                "user": user.pk,
-                "resident": resident.pk,
-                "session": key,
-                "csrf": secrets.token_hex(16),  # 32 characters: a CSRF secret, cookie and header
-                "project": rng.choice(projects_of),
-            }
+            Session(
+                session_key=secrets.token_hex(16),
+                session_data=store.encode(data),
+                expire_date=expires,
+            )
         )
     Session.objects.bulk_create(sessions, batch_size=5000)
     if settings.SESSION_ENGINE.endswith("cached_db"):
-        # As after the voter's earlier pages (the ballot, the confirmation): already cached.
+        # As after the person's earlier pages (the ballot, the confirmation): already cached.
         from django.contrib.sessions.backends.cached_db import KEY_PREFIX
         from django.core.cache import caches
 
@@ -285,12 +303,57 @@ def build(args, key_dir: str) -> dict:
                 session_cache.set_many(batch, settings.SESSION_COOKIE_AGE)
                 batch = {}
         session_cache.set_many(batch, settings.SESSION_COOKIE_AGE)
+    return [session.session_key for session in sessions]
+
+
+def build(args, key_dir: str) -> dict:
+    """The round, its urn, the communes and their ballots, the voters and their sessions."""
+    django_setup(key_dir)
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.permissions import Roles
+    from voting import services
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(11)
+    now = timezone.now()
+    consultation = voting_round(2099, 1, "Consulta de prueba de carga", now)
+    services.urn_open(consultation=consultation, now=now)
+    communes, councils = communes_make(args.communes, rng)
+    ballot = ballots_make(consultation, communes)
+    users, residents = residents_make(councils, args.voters, now=now)
+    council_commune = {council.pk: council.commune_id for council in councils}
+    keys = sessions_write(
+        [
+            (
+                user,
+                Roles(
+                    resident_id=resident.pk,
+                    resident_commune_id=council_commune[resident.council_id],
+                ),
+            )
+            for user, resident in zip(users, residents, strict=True)
+        ],
+        now=now,
+    )
+    voters = [
+        {
+            "user": user.pk,
+            "resident": resident.pk,
+            "session": key,
+            "csrf": secrets.token_hex(16),  # 32 characters: a CSRF secret, cookie and header
+            "project": rng.choice(ballot[council_commune[resident.council_id]]),
+        }
+        for user, resident, key in zip(users, residents, keys, strict=True)
+    ]
     rng.shuffle(voters)
 
     # pgbench's own rounds (its inserts must not collide with one another or with the run's).
     expected = 4000 * args.pgbench_seconds
     spare = [
-        a_round(2098 - k // 4, 1 + k % 4, f"Consulta pgbench {k}").pk
+        voting_round(2098 - k // 4, 1 + k % 4, f"Consulta pgbench {k}", now).pk
         for k in range(expected // args.voters + 1)
     ]
     with connection.cursor() as cursor:
@@ -384,10 +447,11 @@ def workers_of(process: subprocess.Popen) -> list[int]:
 
 
 def database_backends(url: str) -> list[int]:
+    """The server processes connected to the url's database (but this query's own)."""
     with psycopg.connect(url.replace("postgres://", "postgresql://")) as conn:
         rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [DB_NAME],
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
         ).fetchall()
     return [pid for (pid,) in rows]
 
@@ -409,17 +473,29 @@ class Connection:
             self.reader = self.writer = None
 
     async def post(self, path: str, voter: dict) -> tuple[int, bytes]:
-        body = b"project=%d" % voter["project"]
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
-            f"Cookie: sessionid={voter['session']}; csrftoken={voter['csrf']}\r\n"
-            f"X-CSRFToken: {voter['csrf']}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        ).encode()
+        """The vote: the voter's choice, as their browser posts it."""
+        status, _headers, body = await self.request(
+            "POST", path, person=voter, body=b"project=%d" % voter["project"]
+        )
+        return status, body
+
+    async def request(
+        self, method: str, path: str, *, person: dict | None = None, body: bytes = b""
+    ) -> tuple[int, dict[bytes, bytes], bytes]:
+        """One request; `person` (a dict with `session` and `csrf`) signs it in, as their
+        browser's cookies and CSRF header do. A POST's body is form-encoded. Returns the status,
+        the headers (lower-case names) and the body."""
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+        if person is not None:
+            head += f"Cookie: sessionid={person['session']}; csrftoken={person['csrf']}\r\n"
+            if method == "POST":
+                head += f"X-CSRFToken: {person['csrf']}\r\n"
+        if method == "POST":
+            head += "Content-Type: application/x-www-form-urlencoded\r\n"
+            head += f"Content-Length: {len(body)}\r\n"
         if self.writer is None:
             await self.open()
-        self.writer.write(head + body)
+        self.writer.write((head + "\r\n").encode() + body)
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.split(b"\r\n")
         status = int(lines[0].split(b" ", 2)[1])
@@ -443,7 +519,7 @@ class Connection:
             self.close()
         if headers.get(b"connection", b"").lower() == b"close":
             self.close()
-        return status, body
+        return status, headers, body
 
 
 class Run:

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_log.RequestLogMiddleware",  # first: times the whole stack, sees the status
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -240,6 +241,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # already does it (for example SECURE_SSL_REDIRECT=0 when TLS ends at the load balancer).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# The load balancer probes /healthz over plain HTTP on the node's own port.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -322,14 +325,41 @@ CONSULTATION_CALENDAR = {
     "tally_deadline_at": (58, 18),
 }
 
+# Logs: one JSON object a line (LOG_FORMAT=json, the default when DEBUG is off) for the log
+# collector, or plain lines for a person at a terminal (the default with DEBUG, `make run`).
+# Every record, Django's and Celery's included, passes a filter that blanks cédulas and email
+# addresses and is stamped with its request's id (config/logging.py); requests and jobs log one
+# structured line each (config/request_log.py, config/celery.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "") or ("plain" if DEBUG else "json")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "request_context": {"()": "config.logging.RequestContextFilter"},
+        "personal_data": {"()": "config.logging.PersonalDataFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_context", "personal_data"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's loggers come with handlers of their own (django.utils.log.DEFAULT_LOGGING) that
+    # would print unfiltered lines: theirs go to the root's handler instead. runserver's line per
+    # request (with the whole query string) gives way to ours.
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": "ERROR", "propagate": True},
+    },
 }
 
 # Directory pages: how many communes one page lists, and the most a visitor may ask for.

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -322,17 +323,20 @@ def project_edit(request, pk):
     if request.method == "POST":
         if form.is_valid():
             try:
-                project = services.project_update(
-                    project=project,
-                    by=request.user,
-                    version=form.cleaned_data["version"],
-                    changes=form.changes(),
-                )
+                # Submitting saves the form and submits it, both or neither: a refused submission
+                # (422) leaves the proposal as it was; the page keeps what was typed.
+                with transaction.atomic():
+                    project = services.project_update(
+                        project=project,
+                        by=request.user,
+                        version=form.cleaned_data["version"],
+                        changes=form.changes(),
+                    )
+                    # htmx adds the last clicked button to an autosave it sends at that moment;
+                    # only the form's own post (the button's) submits.
+                    if request.POST.get("action") == "submit" and not request.htmx:
+                        project = services.project_submit(project=project, by=request.user)
                 saved = True
-                # htmx adds the last clicked button to an autosave it sends at that moment; only
-                # the form's own post (the button's) submits.
-                if request.POST.get("action") == "submit" and not request.htmx:
-                    project = services.project_submit(project=project, by=request.user)
             except ValidationError as error:
                 form.add_error(None, error)
                 status = 409 if getattr(error, "code", "") == "conflict" else 422

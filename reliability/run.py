@@ -374,6 +374,7 @@ def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
     key_dir = workdir / f"keys-{name}"
     os.environ["URN_KEY_DIR"] = str(key_dir)
     os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import dj_database_url
     import django
 

@@ -353,6 +353,9 @@ def vote_cast(*, consultation: Consultation, user, project_id: int, now=None) ->
     """Cast a person's online vote; returns the receipt. Refusals raise ValidationError."""
     now = now or timezone.now()
     _window_problem(consultation, now)
+    if not 0 < project_id < 2**63:
+        # No project has this id, and neither the sealed ballot nor a bigint column can hold it.
+        refuse(_("That project is not on your commune's ballot."), "not_on_ballot")
     receipt, sealed = sealing.seal(bytes(consultation.urn.public_key), project_id)
     postgresql = connection.vendor == "postgresql"
     if postgresql and _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed):

@@ -312,6 +312,7 @@ def probes(world):
     on_ballot = voting.projects.first().pk
     found = {
         "home": ("get", reverse("home"), None),
+        "healthz": ("get", reverse("healthz"), None),  # the health probe (issue 9)
         "voting:ballot": ("get", reverse("voting:ballot", args=[voting.pk]), None),
         "voting:vote-confirm": (
             "post",
@@ -597,6 +598,7 @@ def refused(response) -> bool:
 
 OURS = (
     "home",
+    "healthz",  # the health probe (issue 9)
     "communes:",
     "accounts:",
     "consultations:",
