@@ -246,6 +246,8 @@ def scenario_redis_gone(pg: Postgres, redis: Redis, workdir: Path) -> dict:
     import datetime
 
     import votes
+
+    url, built, port, server = voting_setup("comunas_rel_redis", pg, workdir, voters=1200)
     from django.db import connection
     from django.utils import timezone
 
@@ -253,8 +255,6 @@ def scenario_redis_gone(pg: Postgres, redis: Redis, workdir: Path) -> dict:
     from consultations.models import Consultation, PhaseTransition
     from outbox.models import PendingJob
     from voting.models import Count
-
-    url, built, port, server = voting_setup("comunas_rel_redis", pg, workdir, voters=1200)
     path = f"/consultas/{built['consultation']}/votar/confirmar/"
     crowd = Voters(port, path, built["voters"])
     asyncio.run(crowd.run(rate=40, seconds=3))  # with Redis: sessions come from it
@@ -602,8 +602,8 @@ def main() -> int:
         for name in args.only:
             print(f"{name}:", flush=True)
             state = json.dumps([pg.port, str(pg.dir), redis.port, str(workdir)])
-            if redis.process is None:
-                redis.start()
+            redis.stop()  # a scenario may have stopped and restarted it: start it afresh
+            redis.start()
             run = subprocess.run(  # noqa: S603 -- this very script, fixed arguments
                 [sys.executable, __file__, "--child", name, "--state", state],
                 cwd=ROOT,
