@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 PDF, JPEG, PNG = "pdf", "jpeg", "png"
 ALL_KINDS = (PDF, JPEG, PNG)
@@ -45,13 +45,15 @@ def _clean_image(data: bytes, kind: str) -> bytes:
                 else:
                     image.save(out, "PNG", optimize=True)
                 return out.getvalue()
-        except (
-            UnidentifiedImageError,
-            OSError,
-            SyntaxError,
-            Image.DecompressionBombError,
-            Image.DecompressionBombWarning,
-        ) as exc:
+        except ValidationError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            # Pillow's own limit, met in the header (before any pixel is decoded).
+            raise ValidationError(_("The picture is too large in pixels."), code="bomb") from exc
+        except Exception as exc:
+            # Crafted pictures make Pillow raise many kinds of error (UnidentifiedImageError,
+            # OSError, SyntaxError, EOFError, struct.error; a text chunk that inflates past its
+            # limit is a ValueError): whichever it is, the picture cannot be read.
             raise ValidationError(
                 _("The picture is damaged or is not really a %(kind)s.") % {"kind": kind.upper()},
                 code="damaged",

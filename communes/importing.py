@@ -268,6 +268,10 @@ def _read_rows(lines: Iterable[str], spec: ImportSpec) -> Iterator[tuple[int, di
         if None in row:  # more cells than columns
             yield reader.line_num, {"__extra__": True}
             continue
+        if any("\x00" in value for value in row.values() if value):
+            # No text column can hold it (PostgreSQL refuses NUL in text).
+            yield reader.line_num, {"__null__": True}
+            continue
         yield reader.line_num, row
 
 
@@ -296,6 +300,9 @@ def import_csv(
         report.rows += 1
         if "__extra__" in row:
             report.errors.append(RowError(line, _("The row has more cells than the header.")))
+            continue
+        if "__null__" in row:
+            report.errors.append(RowError(line, _("The row holds a null character.")))
             continue
         try:
             key, values = spec.parse(row, context)

@@ -55,10 +55,11 @@ def money(value, label: str) -> Decimal:
         refuse(_("%(label)s: write an amount such as 1500.00.") % {"label": label}, "amount")
     if not amount.is_finite() or amount <= 0:
         refuse(_("%(label)s must be more than zero.") % {"label": label}, "amount")
-    if amount != amount.quantize(CENT):
-        refuse(_("%(label)s has at most two decimals.") % {"label": label}, "amount")
+    # Before the decimals: an amount such as 1e309 cannot even be rounded to cents.
     if amount >= Decimal("1e12"):
         refuse(_("%(label)s is far too large.") % {"label": label}, "amount")
+    if amount != amount.quantize(CENT):
+        refuse(_("%(label)s has at most two decimals.") % {"label": label}, "amount")
     return amount.quantize(CENT)
 
 
@@ -449,6 +450,8 @@ def disbursement_transfer_record(
         locked.amount_ves = (locked.amount_usd * locked.rate_ves_per_usd).quantize(
             CENT, rounding=ROUND_HALF_UP
         )
+        if locked.amount_ves >= Decimal("1e18"):  # more than its column holds: not a real rate
+            refuse(_("Write the official rate in bolívars per dollar, such as 36.5."), "rate")
         locked.transfer_recorded_by = by
         locked.transfer_recorded_at = now
         locked.save()

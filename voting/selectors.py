@@ -7,6 +7,7 @@ phase transition). The figures are cached under that version, so a recount or a 
 makes new keys and the old ones are never read again (they expire on their own).
 """
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,12 +89,21 @@ def results_version(consultation: Consultation) -> str:
     return f"{finished}.{revision}/{consultation.last_transition}"
 
 
+# What a cache key may be made of: the name carries a code typed into the address.
+_KEY_SAFE = re.compile(r"[A-Za-z0-9:_.-]{1,80}")
+
+
 def _cached(consultation: Consultation, name: str, build):
+    # Any text can be asked for: a code that is not plain is not made a key, and a place that
+    # does not exist (empty figures) is not kept, so nobody fills the cache with made-up codes.
+    if not _KEY_SAFE.fullmatch(name):
+        return build()
     key = f"results:{consultation.pk}:{name}:{results_version(consultation)}"
     figures = cache.get(key)
     if figures is None:
         figures = build()
-        cache.set(key, figures, CACHE_SECONDS)
+        if figures:
+            cache.set(key, figures, CACHE_SECONDS)
     return figures
 
 

@@ -109,7 +109,10 @@ def _queued_at(value: str) -> datetime.datetime | None:
     """When the officer marked the person while offline (the page's clock), if it says."""
     if not value:
         return None
-    moment = parse_datetime(value)
+    try:
+        moment = parse_datetime(value)
+    except ValueError:  # well formed but no such moment: "2024-02-30T10:00"
+        moment = None
     if moment is None:
         raise ValidationError(_("The queued mark's time is not readable."), code="marked_at")
     if timezone.is_naive(moment):
