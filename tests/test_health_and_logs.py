@@ -31,7 +31,9 @@ def log_lines():
     """The lines the configured console handler (with its filters) writes, parsed as JSON."""
     handler = logging.getHandlerByName("console")
     stream, formatter = io.StringIO(), handler.formatter
-    previous = handler.setStream(stream)
+    # Swapped directly: setStream would flush the old stream, which an earlier test's capture
+    # (a worker started in-process reconfigures logging) may have closed.
+    previous, handler.stream = handler.stream, stream
     handler.setFormatter(JsonFormatter())
 
     def lines():
@@ -39,7 +41,7 @@ def log_lines():
 
     lines.text = stream.getvalue
     yield lines
-    handler.setStream(previous)
+    handler.stream = previous
     handler.setFormatter(formatter)
 
 
