@@ -245,6 +245,18 @@ def _may_run_table(user, assignment) -> bool:
     )
 
 
+def tally_sheets_reviewable_q(user) -> Q:
+    """The same rule as "voting.review_tally_sheets", as a filter on sheets and conflicts."""
+    states = roles_of(user).staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
+    if is_cycle_admin(user) or None in states:
+        return Q()
+    return Q(table__commune__parish__municipality__state_id__in=list(states))
+
+
+def _may_see_own_tables(user, _obj=None) -> bool:
+    return roles_of(user).has_staff_role(StaffRole.Kind.POLLING_OFFICER)
+
+
 def _may_review_tally_sheets(user, sheet=None) -> bool:
     """Ministry staff of the table's state, and cycle admins (who decide what is left at the
     tally-sheet deadline)."""
@@ -351,11 +363,33 @@ def disbursements_payable_q(user) -> Q:
     return payable
 
 
-def _may_oversee(user, project) -> bool:
+def _may_oversee(user, project=None) -> bool:
     """Answer flags, decide closing reports, reverse entries: ministry staff of the project's
-    state."""
+    state (without a project: of any state, to see the oversight page)."""
+    if project is None:
+        return roles_of(user).has_staff_role(StaffRole.Kind.MINISTRY_STAFF)
     state = project.commune.parish.municipality.state_id
     return roles_of(user).staff_covers_state(StaffRole.Kind.MINISTRY_STAFF, state)
+
+
+def projects_overseen_q(user, path: str = "project") -> Q:
+    """The same rule as "funding.oversee", as a filter (``path``: the way to the project)."""
+    states = roles_of(user).staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
+    if None in states:
+        return Q()
+    return Q(**{f"{path}__commune__parish__municipality__state_id__in": list(states)})
+
+
+def _may_see_payments(user, _obj=None) -> bool:
+    """The payers' queue: ministry staff (the national fund) and co-funder staff (their own)."""
+    roles = roles_of(user)
+    return roles.has_staff_role(StaffRole.Kind.MINISTRY_STAFF) or roles.has_staff_role(
+        StaffRole.Kind.COFUNDER_STAFF
+    )
+
+
+def _may_pledge(user, _obj=None) -> bool:
+    return roles_of(user).has_staff_role(StaffRole.Kind.COFUNDER_STAFF)
 
 
 RULES = {
@@ -372,6 +406,7 @@ RULES = {
     "consultations.see_validation_queue": _may_see_validation_queue,
     "voting.manage_tables": _may_manage_cycle,
     "voting.run_table": _may_run_table,
+    "voting.see_own_tables": _may_see_own_tables,
     "voting.review_tally_sheets": _may_review_tally_sheets,
     "funding.request_disbursement": _may_request_disbursement,
     "funding.report_spending": _may_report_spending,
@@ -379,6 +414,8 @@ RULES = {
     "funding.act_for_source": _may_act_for_source,
     "funding.pay": _may_pay,
     "funding.oversee": _may_oversee,
+    "funding.see_payments": _may_see_payments,
+    "funding.pledge": _may_pledge,
 }
 
 

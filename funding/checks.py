@@ -32,6 +32,7 @@ from .models import (
     DisbursementApproval,
     LedgerEntry,
     SpendingReceipt,
+    counts_as,
 )
 from .services import usd
 
@@ -57,10 +58,6 @@ def _project(pk: int, title: str) -> str:
     return _("%(id)d “%(title)s”") % {"id": pk, "title": title}
 
 
-def _counts_as():
-    return Coalesce("reverses__kind", "kind")
-
-
 def _ledger_figures(kinds: list[str], prefix: str) -> dict:
     """Aggregates over a document's ledger entries (its ``ledger`` relation) counting as
     ``kinds``: how many originals, their total, and the net once reversals are counted. All of
@@ -79,7 +76,7 @@ def _balance_breaches() -> list[str]:
         return Coalesce(Sum("amount_usd", filter=Q(counts_as__in=kinds)), ZERO)
 
     rows = (
-        LedgerEntry.objects.annotate(counts_as=_counts_as())
+        LedgerEntry.objects.annotate(counts_as=counts_as())
         .values("project_id", "project__title")
         .annotate(allocated=net(*HELD), disbursed=net(Kind.TRANSFER), spent=net(Kind.RECEIPT))
         .filter(Q(disbursed__gt=F("allocated")) | Q(spent__gt=F("disbursed")))

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -80,6 +81,25 @@ class FundingSource(models.Model):
 
     def __str__(self):
         return self.name
+
+    def communes_q(self, prefix: str = "") -> Q:
+        """The communes in this source's territory, as a filter (``prefix``: the path to the
+        commune, such as "commune__")."""
+        if self.kind == self.Kind.STATE:
+            return Q(**{f"{prefix}parish__municipality__state_id": self.state_id})
+        if self.kind == self.Kind.MUNICIPAL:
+            return Q(**{f"{prefix}parish__municipality_id": self.municipality_id})
+        return Q()
+
+    def covers(self, commune) -> bool:
+        """Is the commune in this source's territory (a state or a municipality; the national
+        fund and other funders cover the whole nation)?"""
+        municipality = commune.parish.municipality
+        if self.kind == self.Kind.STATE:
+            return self.state_id == municipality.state_id
+        if self.kind == self.Kind.MUNICIPAL:
+            return self.municipality_id == municipality.pk
+        return True
 
 
 class Allocation(models.Model):
@@ -468,6 +488,12 @@ class Flag(models.Model):
 
     def __str__(self):
         return self.comment[:60]
+
+
+def counts_as():
+    """The kind a ledger entry counts as in a balance: its own, or, for a reversal, the kind of
+    the entry it reverses (so a reversed transfer takes away from what was transferred)."""
+    return Coalesce("reverses__kind", "kind")
 
 
 class LedgerEntry(models.Model):

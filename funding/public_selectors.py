@@ -14,7 +14,6 @@ import statistics
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -31,6 +30,7 @@ from .models import (
     LedgerEntry,
     ProgressUpdate,
     SpendingReceipt,
+    counts_as,
 )
 
 ZERO = Decimal("0.00")
@@ -79,7 +79,7 @@ def money_rounds() -> list[dict]:
     sums: dict[int, dict] = {}
     for row in (
         LedgerEntry.objects.filter(project__consultation__in=[c.pk for c in rounds])
-        .annotate(counts_as=Coalesce("reverses__kind", "kind"))
+        .annotate(counts_as=counts_as())
         .values("counts_as", consultation=F("project__consultation"))
         .annotate(total=Sum("amount_usd"))
         .order_by()
@@ -166,7 +166,7 @@ def money_rows(*, consultation: Consultation, now=None) -> list[dict]:
     published_at = consultation.published_at
     ledger = (
         LedgerEntry.objects.filter(project__consultation=consultation)
-        .annotate(counts_as=Coalesce("reverses__kind", "kind"))
+        .annotate(counts_as=counts_as())
         .values("project_id", "source_id", "counts_as")
         .annotate(
             total=Sum("amount_usd"),

@@ -37,6 +37,7 @@ from .models import (
     ProgressUpdate,
     ProjectStatus,
     SpendingReceipt,
+    counts_as,
 )
 
 ZERO = Decimal("0.00")
@@ -81,7 +82,7 @@ class Balance:
 def _sums(entries) -> dict[str, Decimal]:
     """Net amount per kind, a reversal counting against the kind of the entry it reverses."""
     rows = (
-        entries.annotate(counts_as=Coalesce("reverses__kind", "kind"))
+        entries.annotate(counts_as=counts_as())
         .values("counts_as")
         .annotate(total=Sum("amount_usd"))
         .order_by()
@@ -197,15 +198,6 @@ def allocations_for_round(*, consultation_id: int, now=None) -> int:
     return created
 
 
-def _in_territory(source: FundingSource, project: Project) -> bool:
-    municipality = project.commune.parish.municipality
-    if source.kind == FundingSource.Kind.STATE:
-        return source.state_id == municipality.state_id
-    if source.kind == FundingSource.Kind.MUNICIPAL:
-        return source.municipality_id == municipality.pk
-    return True
-
-
 def pledge_create(
     *, project: Project, source: FundingSource, amount, reason: str, by, now=None
 ) -> Allocation:
@@ -222,7 +214,7 @@ def pledge_create(
     )
     if project.consultation.phase != Consultation.Phase.PUBLISHED or not hasattr(project, "result"):
         refuse(_("Only projects on the ballot of a published round can receive pledges."), "round")
-    if not _in_territory(source, project):
+    if not source.covers(project.commune):
         refuse(
             _("This project is outside %(source)s's territory.") % {"source": source}, "territory"
         )

@@ -13,7 +13,7 @@ Each view parses a form, calls one service and renders: the services hold every 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
@@ -24,7 +24,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
-from accounts.models import StaffRole
 from communes.models import Commune
 from consultations.models import Consultation, Project
 
@@ -319,21 +318,12 @@ def _number(value) -> int:
 # The payers' side -------------------------------------------------------------------------
 
 
-def _require_payer(request) -> None:
-    roles = permissions.roles_of(request.user)
-    if not (
-        roles.has_staff_role(StaffRole.Kind.MINISTRY_STAFF)
-        or roles.has_staff_role(StaffRole.Kind.COFUNDER_STAFF)
-    ):
-        raise PermissionDenied
-
-
 @never_cache
 @login_required
 def payments(request):
     """Requests waiting for the payer's approval, approved ones waiting for the transfer, and the
     latest transfers."""
-    _require_payer(request)
+    permissions.require(request.user, "funding.see_payments")
     mine = DisbursementApproval.objects.filter(disbursement=OuterRef("pk"), by=request.user)
     found = (
         Disbursement.objects.filter(permissions.disbursements_payable_q(request.user))
@@ -350,10 +340,8 @@ def payments(request):
         "transferred": found.filter(status=Disbursement.Status.TRANSFERRED).order_by(
             "-transfer_recorded_at", "-pk"
         )[:20],
-        "may_pledge": permissions.roles_of(request.user).has_staff_role(
-            StaffRole.Kind.COFUNDER_STAFF
-        ),
-        "may_oversee": permissions.is_ministry_staff(request.user),
+        "may_pledge": permissions.can(request.user, "funding.pledge"),
+        "may_oversee": permissions.can(request.user, "funding.oversee"),
     }
     return render(request, "funding/payments.html", context)
 
@@ -477,16 +465,10 @@ def disbursement_transfer(request, pk):
 # Co-funders' pledges -----------------------------------------------------------------------
 
 
-def _territory_q(sources) -> Q:
-    """Communes in the territory of any of these sources."""
+def _any_territory(sources) -> Q:
     scope = Q(pk__in=[])
     for source in sources:
-        if source.kind == FundingSource.Kind.STATE:
-            scope |= Q(parish__municipality__state_id=source.state_id)
-        elif source.kind == FundingSource.Kind.MUNICIPAL:
-            scope |= Q(parish__municipality_id=source.municipality_id)
-        else:
-            scope = Q()
+        scope |= source.communes_q()
     return scope
 
 
@@ -495,8 +477,7 @@ def _territory_q(sources) -> Q:
 def pledge(request):
     """A co-funder finds a ranked project of a published round in its territory (by commune)
     and pledges money to it, with a reason."""
-    if not permissions.roles_of(request.user).has_staff_role(StaffRole.Kind.COFUNDER_STAFF):
-        raise PermissionDenied
+    permissions.require(request.user, "funding.pledge")
     acting_for = (
         FundingSource.objects.filter(staff=request.user)
         .exclude(kind=FundingSource.Kind.NATIONAL)
@@ -538,7 +519,7 @@ def pledge(request):
     query = search.cleaned_data["q"].strip() if search.is_valid() else ""
     found = None
     if query and sources:
-        communes = Commune.objects.filter(_territory_q(sources)).filter(
+        communes = Commune.objects.filter(_any_territory(sources)).filter(
             Q(code__iexact=query) | Q(name__icontains=query)
         )
         found = Paginator(
@@ -562,35 +543,20 @@ def pledge(request):
 # Ministry oversight -----------------------------------------------------------------------
 
 
-def _require_overseer(request) -> frozenset:
-    """Ministry staff oversee the projects of their states (None: the whole nation)."""
-    states = permissions.roles_of(request.user).staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF)
-    if not states:
-        raise PermissionDenied
-    return states
-
-
-def _in_states(states, path: str) -> Q:
-    if None in states:
-        return Q()
-    return Q(**{f"{path}__commune__parish__municipality__state_id__in": list(states)})
-
-
 @never_cache
 @login_required
 def oversight(request, *, status=200, failed=None):
     """Open flags, closing reports waiting for a decision, and the latest ledger movements of
     the staff member's states."""
-    states = _require_overseer(request)
+    permissions.require(request.user, "funding.oversee")
+    overseen = permissions.projects_overseen_q(request.user)
     flags = list(
-        Flag.objects.filter(_in_states(states, "project"), answered_at__isnull=True)
+        Flag.objects.filter(overseen, answered_at__isnull=True)
         .select_related("project__commune", "receipt__file", "update", "by")
         .order_by("at")[:100]
     )
     reports = list(
-        ClosingReport.objects.filter(
-            _in_states(states, "project"), status=ClosingReport.Status.SUBMITTED
-        )
+        ClosingReport.objects.filter(overseen, status=ClosingReport.Status.SUBMITTED)
         .select_related("project__commune", "minutes")
         .order_by("submitted_at")[:100]
     )
@@ -604,7 +570,7 @@ def oversight(request, *, status=200, failed=None):
             if item.pk == pk:
                 item.form = form
     movements = (
-        LedgerEntry.objects.filter(_in_states(states, "project"))
+        LedgerEntry.objects.filter(overseen)
         .select_related("project__commune", "source", "by")
         .order_by("-at", "-pk")
     )

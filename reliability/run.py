@@ -255,6 +255,7 @@ def scenario_redis_gone(pg: Postgres, redis: Redis, workdir: Path) -> dict:
     from consultations.models import Consultation, PhaseTransition
     from outbox.models import PendingJob
     from voting.models import Count
+
     path = f"/consultas/{built['consultation']}/votar/confirmar/"
     crowd = Voters(port, path, built["voters"])
     asyncio.run(crowd.run(rate=40, seconds=3))  # with Redis: sessions come from it

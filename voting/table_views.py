@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count as Tally
 from django.db.models import Q
@@ -39,8 +39,7 @@ from .table_forms import AssignForm, DecisionForm, ImportForm, LookupForm, Tally
 @login_required
 def officer_home(request):
     """The tables this person runs today; straight to it when there is one."""
-    if not permissions.roles_of(request.user).has_staff_role("polling_officer"):
-        raise PermissionDenied
+    permissions.require(request.user, "voting.see_own_tables")
     assignments = tables.officer_assignments_now(request.user)
     if len(assignments) == 1:
         return redirect("voting:table", pk=assignments[0].pk)
@@ -207,22 +206,13 @@ def _sheet_message(sheet: TallySheet) -> str:
 # Staff: tally sheets and conflicts -------------------------------------------------------------
 
 
-def _reviewable(request):
-    if not permissions.can(request.user, "voting.review_tally_sheets"):
-        raise PermissionDenied
-
-
 @never_cache
 @login_required
 def sheet_queue(request):
     """Sheets under review, sheets still waiting after their deadline, and the book's conflicts,
     in the reviewer's states."""
-    _reviewable(request)
-    roles = permissions.roles_of(request.user)
-    states = roles.staff_scopes.get("ministry_staff", frozenset())
-    scope = Q()
-    if not (permissions.is_cycle_admin(request.user) or None in states):
-        scope = Q(table__commune__parish__municipality__state_id__in=list(states))
+    permissions.require(request.user, "voting.review_tally_sheets")
+    scope = permissions.tally_sheets_reviewable_q(request.user)
     now = timezone.now()
     sheets = (
         TallySheet.objects.filter(scope)
