@@ -152,15 +152,19 @@ def allocations_for_round(*, consultation_id: int, now=None) -> int:
     winners = ProjectResult.objects.filter(
         consultation=consultation, is_winner=True
     ).select_related("project__commune__parish__municipality__state")
-    created = 0
+    already = set(
+        Allocation.objects.filter(
+            project__consultation=consultation, kind=Allocation.Kind.ALLOCATION
+        ).values_list("project_id", flat=True)
+    )
+    rule = consultation.funder_by_rank
+    created, rank, commune_id = 0, 0, None
     for result in winners.order_by("commune_id", "rank"):
-        rank = ProjectResult.objects.filter(
-            consultation=consultation,
-            commune_id=result.commune_id,
-            is_winner=True,
-            rank__lte=result.rank,
-        ).count()
-        rule = consultation.funder_by_rank
+        # The winner's place among its commune's winners names its funder.
+        rank = rank + 1 if result.commune_id == commune_id else 1
+        commune_id = result.commune_id
+        if result.project_id in already:
+            continue
         kind = rule[rank - 1] if rank <= len(rule) else FundingSource.Kind.NATIONAL
         source = source_for(kind, result.project)
         with transaction.atomic():
