@@ -286,6 +286,8 @@ def import_csv(
     spec: ImportSpec,
     skip_invalid: bool = False,
     progress: bool | None = None,
+    actor=None,
+    action: str = "",
 ) -> ImportReport:
     """Check every row of ``lines`` (a CSV with a header), then write them in one transaction.
 
@@ -369,8 +371,8 @@ def import_csv(
             report.errors.sort(key=lambda error: error.line)
             return report
         audit.record(
-            actor=None,
-            action=f"import.{spec.model._meta.model_name}",
+            actor=actor,  # None: a command run on the server
+            action=action or f"import.{spec.model._meta.model_name}",
             object_type=spec.model._meta.label_lower,
             after={
                 "rows": report.rows,

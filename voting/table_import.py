@@ -10,10 +10,8 @@ import re
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-import audit
 from accounts import permissions
 from communes.importing import ImportReport, ImportSpec, _required, import_csv
 from communes.models import Commune, Parish
@@ -149,20 +147,11 @@ def tables_import(
     by a cycle admin. Raises communes.importing.ImportFileError when the file as a whole cannot
     be read (missing columns)."""
     permissions.require(by, "voting.manage_tables")
-    spec = SPECS[kind]
-    with transaction.atomic():
-        report = import_csv(lines, spec=spec, skip_invalid=skip_invalid, progress=False)
-        if report.written:
-            audit.record(
-                actor=by,
-                action=f"voting.import_{kind}",
-                object_type=spec.model._meta.label_lower,
-                after={
-                    "rows": report.rows,
-                    "created": report.created,
-                    "updated": report.updated,
-                    "unchanged": report.unchanged,
-                    "skipped_invalid": len(report.errors),
-                },
-            )
-    return report
+    return import_csv(
+        lines,
+        spec=SPECS[kind],
+        skip_invalid=skip_invalid,
+        progress=False,
+        actor=by,
+        action=f"voting.import_{kind}",
+    )
