@@ -64,12 +64,7 @@ def officer_assign(
     if not participating_communes(consultation).filter(pk=table.commune_id).exists():
         refuse(_("This table's commune is not on this round's vote."), "commune_not_on_vote")
     with transaction.atomic():
-        if OfficerAssignment.objects.filter(consultation=consultation, officer=officer).exists():
-            refuse(
-                _("%(email)s already runs a table in this round.") % {"email": officer.email},
-                "already_assigned",
-            )
-        try:
+        try:  # the unique (round, officer) constraint answers, even for two admins at once
             with transaction.atomic():
                 assignment = OfficerAssignment.objects.create(
                     consultation=consultation,
@@ -266,14 +261,7 @@ def table_voter_lookup(*, assignment: OfficerAssignment, cedula: str, now=None) 
     if not reason:
         reason = voting_open_problem(consultation, now)
         code = "closed" if reason else ""
-    return TableVoter(
-        resident_id=resident.pk,
-        cedula_masked=cedula_mask(resident.cedula),
-        full_name=resident.full_name,
-        may_vote=not reason,
-        reason=reason,
-        code=code,
-    )
+    return _table_voter(resident, may_vote=not reason, reason=reason, code=code)
 
 
 @dataclass(frozen=True)
