@@ -10,14 +10,14 @@ them, and promised money is drawn as an outline: colour is never the only clue.
 from dataclasses import dataclass
 from decimal import Decimal
 
-WIDTH = 320
+from voting.charts import WIDTH, bar_width, short_label
+
 LEGEND_ROW = 18
 LABEL_ROW = 18
 BAR_HEIGHT = 12
 BAR_GAP = 3
 GROUP_GAP = 12
 VALUE_SPACE = 92  # room right of the longest bar for its amount
-LABEL_CHARS = 46
 
 # (key, fill, stroke): promised is an outline, money that moved is solid.
 SERIES_STYLE = {
@@ -66,10 +66,6 @@ class GroupedChart:
     groups: list[Group]
 
 
-def _short(label: str) -> str:
-    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
-
-
 def grouped_bar_chart(
     *,
     chart_id: str,
@@ -94,9 +90,7 @@ def grouped_bar_chart(
         bar_y = y + LABEL_ROW
         for (key, _label), (value, text) in zip(series, values, strict=True):
             fill, stroke = SERIES_STYLE[key]
-            width = float(room * value / top) if value > 0 else 0.0
-            if value > 0 and width < 2:
-                width = 2.0  # a dollar is never drawn as nothing
+            width = bar_width(value, top, room)
             bars.append(
                 GroupBar(
                     series=key,
@@ -110,7 +104,7 @@ def grouped_bar_chart(
                 )
             )
             bar_y += BAR_HEIGHT + BAR_GAP
-        drawn.append(Group(label=_short(label), label_y=str(y + 13), bars=bars))
+        drawn.append(Group(label=short_label(label), label_y=str(y + 13), bars=bars))
         y = bar_y + GROUP_GAP
     return GroupedChart(
         id=chart_id,

@@ -40,8 +40,15 @@ class BarChart:
     bars: list[Bar]
 
 
-def _short(label: str) -> str:
+def short_label(label: str) -> str:
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
+
+
+def bar_width(value, top, room: float) -> float:
+    """A bar's length on a scale whose ``top`` fills ``room``; anything counted is drawn."""
+    if not value or value <= 0:
+        return 0.0
+    return max(2.0, float(room * min(value, top) / top))
 
 
 def bar_chart(
@@ -60,12 +67,10 @@ def bar_chart(
     bars = []
     for index, (label, value, value_text, highlight) in enumerate(rows):
         y = index * ROW
-        width = room * min(value, top) / top if value else 0
-        if value and width < 2:
-            width = 2  # a vote is never drawn as nothing
+        width = bar_width(value, top, room)
         bars.append(
             Bar(
-                label=_short(label),
+                label=short_label(label),
                 value_text=value_text,
                 highlight=highlight,
                 label_y=str(y + 13),
