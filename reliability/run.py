@@ -53,21 +53,8 @@ BASE_ENV = {
 TRY_AGAIN = "nuevo en unos segundos"  # the 503 page, in Spanish
 
 
-def log(message: str) -> None:
-    print(f"  {message}", flush=True)
-
-
 # The scenarios run each in a process of its own (Django is set up once per process, on the
 # database the scenario builds).
-
-
-def django_for(url: str, key_dir: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["URN_KEY_DIR"] = key_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
 
 
 def celery(*command: str, log_path: Path) -> subprocess.Popen:
@@ -570,14 +557,9 @@ def scenario_backup_restore(pg: Postgres, redis: Redis, workdir: Path) -> dict:
 # The orchestrator ----------------------------------------------------------------------------
 
 
-def child(name: str, pg_port: int, pg_dir: str, redis_port: int, workdir: str) -> int:
-    pg = Postgres.__new__(Postgres)
-    pg.port, pg.dir, pg.log = pg_port, Path(pg_dir), Path(workdir) / "pg.log"
-    from services import _bindir
-
-    pg.bin, pg.as_root = _bindir(), os.geteuid() == 0
-    redis = Redis.__new__(Redis)
-    redis.port, redis.process = redis_port, None
+def child(name: str, pg_port: int, redis_port: int, workdir: str) -> int:
+    """One scenario, in a process of its own, on the parent's PostgreSQL and Redis."""
+    pg, redis = Postgres(Path(workdir), pg_port), Redis(redis_port)
     os.environ.update(BASE_ENV)
     os.environ["REDIS_URL"] = redis.url
     figures = globals()[f"scenario_{name}"](pg, redis, Path(workdir))
@@ -602,7 +584,7 @@ def main() -> int:
     try:
         for name in args.only:
             print(f"{name}:", flush=True)
-            state = json.dumps([pg.port, str(pg.dir), redis.port, str(workdir)])
+            state = json.dumps([pg.port, redis.port, str(workdir)])
             redis.stop()  # a scenario may have stopped and restarted it: start it afresh
             redis.start()
             run = subprocess.run(  # noqa: S603 -- this very script, fixed arguments

@@ -40,8 +40,8 @@ def _bindir() -> Path:
 class Postgres:
     """initdb into a folder, then start, restart (fast) and stop it with pg_ctl."""
 
-    def __init__(self, workdir: Path):
-        self.port = free_port()
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.port = port or free_port()
         self.dir = workdir / "pg"
         self.log = workdir / "pg.log"
         self.bin = _bindir()
@@ -98,8 +98,8 @@ class Postgres:
 
 
 class Redis:
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
         self.process = None
 
     @property
