@@ -126,6 +126,20 @@ def refuse(message: str, code: str):
     raise ValidationError(message, code=code)
 
 
+def within_voting_hours(consultation: Consultation, at: datetime.datetime) -> bool:
+    """Is ``at`` within the round's daily voting hours (local time)? Online and at tables."""
+    local = timezone.localtime(at).time()
+    return consultation.voting_hours_start <= local < consultation.voting_hours_end
+
+
+def voting_hours(consultation: Consultation) -> dict[str, str]:
+    """The daily hours as people read them, for the messages that name them."""
+    return {
+        "start": formats.time_format(consultation.voting_hours_start, "TIME_FORMAT"),
+        "end": formats.time_format(consultation.voting_hours_end, "TIME_FORMAT"),
+    }
+
+
 def _window_problem(consultation: Consultation, now: datetime.datetime) -> None:
     if consultation.phase != Consultation.Phase.VOTING:
         if consultation.phase in (Consultation.Phase.COUNTING, Consultation.Phase.PUBLISHED):
@@ -145,14 +159,10 @@ def _window_problem(consultation: Consultation, now: datetime.datetime) -> None:
         )
     if now >= consultation.voting_closes_at:
         refuse(_("Voting in this round has closed."), "closed")
-    local = timezone.localtime(now).time()
-    if not (consultation.voting_hours_start <= local < consultation.voting_hours_end):
+    if not within_voting_hours(consultation, now):
         refuse(
             _("Voting is open from %(start)s to %(end)s. Please come back then.")
-            % {
-                "start": formats.time_format(consultation.voting_hours_start, "TIME_FORMAT"),
-                "end": formats.time_format(consultation.voting_hours_end, "TIME_FORMAT"),
-            },
+            % voting_hours(consultation),
             "outside_hours",
         )
 

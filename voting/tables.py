@@ -38,7 +38,7 @@ from .models import (
     VotingBookEntry,
     VotingTable,
 )
-from .services import refuse, voting_day
+from .services import refuse, voting_day, voting_hours, within_voting_hours
 
 # A mark made while the officer's page was offline is still taken this long after voting closed,
 # provided it was made while voting was open and the table's sheet has not been entered yet.
@@ -176,12 +176,8 @@ def voting_open_problem(consultation: Consultation, at: datetime.datetime) -> st
         return _("This round is voted online only; tables do not open.")
     if not (consultation.voting_opens_at <= at < consultation.voting_closes_at):
         return _("Voting at this table is closed.")
-    local = timezone.localtime(at).time()
-    if not (consultation.voting_hours_start <= local < consultation.voting_hours_end):
-        return _("Voting is open from %(start)s to %(end)s.") % {
-            "start": formats.time_format(consultation.voting_hours_start, "TIME_FORMAT"),
-            "end": formats.time_format(consultation.voting_hours_end, "TIME_FORMAT"),
-        }
+    if not within_voting_hours(consultation, at):
+        return _("Voting is open from %(start)s to %(end)s.") % voting_hours(consultation)
     return ""
 
 
