@@ -348,6 +348,22 @@ def _may_pay(user, allocation) -> bool:
     return _may_act_for_source(user, source)
 
 
+def payers_of(allocation):
+    """The people "funding.pay" allows for this allocation, the other way round (who to tell)."""
+    from .models import User
+
+    source = allocation.source
+    if source.kind == "national":
+        state = allocation.project.commune.parish.municipality.state_id
+        ministry = Q(staff_roles__kind=StaffRole.Kind.MINISTRY_STAFF)
+        people = User.objects.filter(
+            ministry & (Q(staff_roles__state__isnull=True) | Q(staff_roles__state_id=state))
+        )
+    else:
+        people = source.staff.filter(staff_roles__kind=StaffRole.Kind.COFUNDER_STAFF)
+    return people.filter(is_active=True).distinct()
+
+
 def disbursements_payable_q(user) -> Q:
     """The same rule as "funding.pay", as a filter on disbursements (the payers' queue)."""
     roles = roles_of(user)

@@ -7,27 +7,14 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from accounts.models import StaffRole, User
+from accounts import permissions
 from communes.selectors import active_spokespeople
 
-from .models import Disbursement, FundingSource
+from .models import Disbursement
 
 
 def _payers(disbursement: Disbursement) -> set[str]:
-    """Who may approve and transfer it: the source's staff (ministry staff, for the national
-    fund, of the project's state or the whole nation)."""
-    source = disbursement.allocation.source
-    if source.kind == FundingSource.Kind.NATIONAL:
-        state = disbursement.project.commune.parish.municipality.state_id
-        people = User.objects.filter(
-            staff_roles__kind=StaffRole.Kind.MINISTRY_STAFF,
-            staff_roles__state_id__in=[state],
-        ) | User.objects.filter(
-            staff_roles__kind=StaffRole.Kind.MINISTRY_STAFF, staff_roles__state__isnull=True
-        )
-    else:
-        people = source.staff.all()
-    return set(people.filter(is_active=True).values_list("email", flat=True))
+    return set(permissions.payers_of(disbursement.allocation).values_list("email", flat=True))
 
 
 def _commune(disbursement: Disbursement) -> set[str]:
