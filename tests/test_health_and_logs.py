@@ -16,14 +16,7 @@ from config import health
 from config.logging import JsonFormatter, redact
 
 from .conftest import make_user
-
-DEAD_REDIS = {
-    "default": {
-        "BACKEND": "config.cache.ResilientRedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-    }
-}
+from .test_faults import DEAD_REDIS
 
 
 @pytest.fixture
