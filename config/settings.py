@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "consultations",
     "voting",
     "funding",
+    "demo",  # the top layer: the demo data, built through every app's services
 ]
 
 MIDDLEWARE = [

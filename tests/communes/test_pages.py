@@ -1,5 +1,4 @@
 import datetime
-import io
 
 from django.urls import reverse
 
@@ -90,41 +89,6 @@ def test_language_switcher_turns_the_site_english(client, db):
     page = client.get(reverse("home")).content.decode()
     assert '<html lang="en">' in page
     assert "The communes decide what gets built" in page
-
-
-def test_seed_demo_builds_the_demo_and_is_safe_to_run_twice(db):
-    from django.core.management import call_command
-
-    from accounts.models import StaffRole, User
-    from communes.models import CommunalCouncil, Commune, Resident, ResidentClaim
-
-    models = [Commune, CommunalCouncil, Resident, Spokesperson, ResidentClaim, User]
-    call_command("seed_demo", stdout=io.StringIO())
-    counts = [model.objects.count() for model in models]
-    output = io.StringIO()
-    call_command("seed_demo", stdout=output)
-    assert "vocera@demo.comunas.test" in output.getvalue()
-    assert [model.objects.count() for model in models] == counts
-    assert counts[0] == 60 and 1500 <= counts[2] <= 2500
-    states = Commune.objects.values("parish__municipality__state").distinct().count()
-    assert states >= 3
-    kinds = set(StaffRole.objects.values_list("kind", flat=True))
-    assert kinds == {choice for choice, _label in StaffRole.Kind.choices}
-    assert ResidentClaim.objects.filter(status="pending").count() == 3
-    from allauth.mfa.models import Authenticator
-
-    from consultations.models import Consultation
-
-    phases = sorted(Consultation.objects.values_list("phase", flat=True))
-    assert phases == ["draft", "published", "voting"]
-    # Every staff account one can sign in to has two-step verification (the past round's
-    # officers have no password: they only made that round's marks and sheets).
-    staff = [
-        user
-        for user in User.objects.filter(staff_roles__isnull=False).distinct()
-        if user.has_usable_password()
-    ]
-    assert staff and all(Authenticator.objects.filter(user=user).exists() for user in staff)
 
 
 def test_cycle_admin_converts_a_circuit_from_the_admin(client, adam):

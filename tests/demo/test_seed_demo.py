@@ -1,16 +1,25 @@
-"""The demo's rounds: one published with counted results (online and at voting tables), one in
-voting for the demo accounts, with the demo polling officer at a table."""
+"""The demo: the registry, the census and one account per role; its rounds, one published with
+counted results (online and at voting tables), one in voting for the demo accounts, with the demo
+polling officer at a table; and the published round's money. Safe to run twice."""
 
 import io
 from decimal import ROUND_HALF_UP, Decimal
 
+from allauth.mfa.models import Authenticator
 from django.core.management import call_command
 from django.db.models import Sum
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.models import User
-from communes.models import CommuneFile, Spokesperson
+from accounts.models import StaffRole, User
+from communes.models import (
+    CommunalCouncil,
+    Commune,
+    CommuneFile,
+    Resident,
+    ResidentClaim,
+    Spokesperson,
+)
 from consultations.models import Consultation, PhaseTransition
 from funding.checks import funding_breaches
 from funding.models import (
@@ -56,6 +65,32 @@ def _sizes():
             LedgerEntry,
         )
     ]
+
+
+def test_seed_demo_builds_the_demo_and_is_safe_to_run_twice(db):
+    models = [Commune, CommunalCouncil, Resident, Spokesperson, ResidentClaim, User]
+    call_command("seed_demo", stdout=io.StringIO())
+    counts = [model.objects.count() for model in models]
+    output = io.StringIO()
+    call_command("seed_demo", stdout=output)
+    assert "vocera@demo.comunas.test" in output.getvalue()
+    assert [model.objects.count() for model in models] == counts
+    assert counts[0] == 60 and 1500 <= counts[2] <= 2500
+    states = Commune.objects.values("parish__municipality__state").distinct().count()
+    assert states >= 3
+    kinds = set(StaffRole.objects.values_list("kind", flat=True))
+    assert kinds == {choice for choice, _label in StaffRole.Kind.choices}
+    assert ResidentClaim.objects.filter(status="pending").count() == 3
+    phases = sorted(Consultation.objects.values_list("phase", flat=True))
+    assert phases == ["draft", "published", "voting"]
+    # Every staff account one can sign in to has two-step verification (the past round's
+    # officers have no password: they only made that round's marks and sheets).
+    staff = [
+        user
+        for user in User.objects.filter(staff_roles__isnull=False).distinct()
+        if user.has_usable_password()
+    ]
+    assert staff and all(Authenticator.objects.filter(user=user).exists() for user in staff)
 
 
 def test_seed_demo_publishes_last_quarter_with_results_and_the_demo_residents_can_vote_now(db):
