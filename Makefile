@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make run   the app with demo data at http://127.0.0.1:8000, with a Celery worker and beat,
 #              on SQLite and a filesystem broker (no PostgreSQL or Redis needed)
-#   make test  the whole suite against PostgreSQL and Redis, plus ruff and the migrations check
+#   make test  the whole suite against PostgreSQL and Redis, plus ruff, the import layers and the
+#              migrations check
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -18,7 +19,7 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=
 
 help:
 	@echo "make run     start the app with demo data at http://127.0.0.1:8000 (SQLite, no services)"
-	@echo "make test    run ruff, the migrations check and the whole test suite (PostgreSQL, Redis)"
+	@echo "make test    run ruff, the import layers, the migrations check and the whole test suite"
 
 # Installs the exact versions (and hashes) of requirements.lock; pyproject.toml keeps the ranges.
 $(VENV)/.installed: requirements.lock
@@ -47,12 +48,15 @@ system-deps:
 	    else echo "Missing system packages:$$missing (as root: apt-get install$$missing)"; exit 1; fi; \
 	  fi
 
+# ruff, then the import-linter contracts of pyproject.toml (the apps import only downward).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 test: install system-deps
 	@$(TEST_ENV) $(PY) scripts/check_services.py
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)

@@ -63,7 +63,6 @@ ACCESS: dict[str, frozenset[str]] = {
     "voting:vote-confirm": VOTERS_OF_A,
     "voting:receipt-check": EVERYONE,
     "voting:urn-receipts": EVERYONE,
-    "voting:urn-share": frozenset({CYCLE_ADMIN}),
     # Voting tables: officers run their own table; staff review sheets; the admin sets them up.
     "voting:officer-home": frozenset({POLLING_OFFICER}),
     "voting:table": frozenset({POLLING_OFFICER}),
@@ -87,13 +86,14 @@ ACCESS: dict[str, frozenset[str]] = {
     "communes:claim-decide": SPOKESPEOPLE_OF_A | {MINISTRY_STAFF},
     # A private file of commune A (a public one is open to everyone).
     "communes:file-download": SPOKESPEOPLE_OF_A | {MINISTRY_STAFF, CYCLE_ADMIN},
-    # The cycle admin's pages.
-    "consultations:round-list": frozenset({CYCLE_ADMIN}),
-    "consultations:round-detail": frozenset({CYCLE_ADMIN}),
-    "consultations:round-edit": frozenset({CYCLE_ADMIN}),
-    "consultations:round-schedule": frozenset({CYCLE_ADMIN}),
-    "consultations:round-exclude": frozenset({CYCLE_ADMIN}),
-    "consultations:round-move": frozenset({CYCLE_ADMIN}),
+    # The cycle admin's pages (the cycle app: every move of a round, the urn's key shares).
+    "cycle:round-list": frozenset({CYCLE_ADMIN}),
+    "cycle:round-detail": frozenset({CYCLE_ADMIN}),
+    "cycle:round-edit": frozenset({CYCLE_ADMIN}),
+    "cycle:round-schedule": frozenset({CYCLE_ADMIN}),
+    "cycle:round-exclude": frozenset({CYCLE_ADMIN}),
+    "cycle:round-move": frozenset({CYCLE_ADMIN}),
+    "cycle:urn-share": frozenset({CYCLE_ADMIN}),
     # A commune in a round: public; its spokespeople write there, ministry staff validate.
     "consultations:round-public": EVERYONE,
     "consultations:commune-round": EVERYONE,

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import StaffRole
+from communes.models import CommunalCouncil, Resident, Spokesperson
+from voting.models import OfficerAssignment
+
+from .models import StaffRole, User
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,6 @@ SELECT 'staff', st.state_id, NULL, st.kind FROM {staff} st WHERE st.user_id = %(
 
 
 def _roles_sql() -> str:
-    from communes.models import CommunalCouncil, Resident, Spokesperson
-
     return _ROLES_SQL.format(
         resident=Resident._meta.db_table,
         council=CommunalCouncil._meta.db_table,
@@ -97,8 +98,6 @@ def roles_of(user, *, today: datetime.date | None = None) -> Roles:
     cached = getattr(user, "_comunas_roles", None)
     if cached is not None and today is None:
         return cached
-
-    from communes.models import Resident
 
     today = today or timezone.localdate()
     with connection.cursor() as cursor:
@@ -161,10 +160,6 @@ def forget_roles(user) -> None:
 
 def roles_changed(user) -> None:
     """A person's roles changed: end every session they have, so none keeps the old roles."""
-    from django.db.models import F
-
-    from .models import User
-
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
     user.refresh_from_db(fields=["session_epoch"])
     forget_roles(user)
@@ -233,8 +228,6 @@ def _may_upload_file(user, commune) -> bool:
 def _runs_a_table_of(user, commune) -> bool:
     if not roles_of(user).has_staff_role(StaffRole.Kind.POLLING_OFFICER):
         return False
-    from voting.models import OfficerAssignment
-
     return OfficerAssignment.objects.filter(officer=user, table__commune=commune).exists()
 
 
@@ -350,8 +343,6 @@ def _may_pay(user, allocation) -> bool:
 
 def payers_of(allocation):
     """The people "funding.pay" allows for this allocation, the other way round (who to tell)."""
-    from .models import User
-
     source = allocation.source
     if source.kind == "national":
         state = allocation.project.commune.parish.municipality.state_id

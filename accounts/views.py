@@ -16,7 +16,7 @@ def home_for_user(request):
     if permissions.can(user, "communes.see_claims_queue"):
         return redirect("communes:claims-queue")
     if permissions.can(user, "consultations.manage_cycle"):
-        return redirect("consultations:round-list")
+        return redirect("cycle:round-list")
     return redirect("communes:my-participation")
 
 

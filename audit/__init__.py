@@ -1,4 +1,8 @@
-"""The append-only, hash-chained audit trail. Call ``audit.record(...)`` in every audited write."""
+"""The append-only, hash-chained audit trail. Call ``audit.record(...)`` in every audited write.
+
+The trail is imported when used: this package is imported while Django loads its apps, before
+the models the trail needs may be (app loading, not an import cycle).
+"""
 
 
 def record(**kwargs):

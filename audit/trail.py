@@ -18,6 +18,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.permissions import roles_of
+
 from .models import AuditEntry
 
 GENESIS_HASH = "0" * 64
@@ -74,8 +76,6 @@ def hashed_fields(entry: AuditEntry) -> dict:
 
 
 def _roles_label(actor) -> str:
-    from accounts.permissions import roles_of
-
     if actor is None:
         return "system"
     roles = roles_of(actor)

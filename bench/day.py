@@ -23,8 +23,8 @@ It builds a scratch database (DATABASE_URL's server, database `comunas_bench_day
 migrated first) with the pieces of bench/votes.py: communes with two councils each, a round in
 voting open all day with its urn and ballots, verified residents already signed in. Beside it, a
 past round taken through the real services: voting opened, a few thousand of the same residents
-voted (voting.services), closed, counted (voting.counting, the urn opened with its key),
-published, and its winners funded (funding.services.allocations_for_round). Finance
+voted (voting.services), closed, counted (the urn opened with its key), published, and its
+winners funded, each step through cycle.services as the beat takes it. Finance
 spokespeople of some communes and national ministry staff are signed in the same way; the
 staff have TOTP set up (what accounts.middleware.StaffSecurityMiddleware asks before any staff
 page opens) and their sessions hold allauth's record of a password-and-TOTP sign-in. The
@@ -128,10 +128,8 @@ def arguments():
 
 def past_round(communes, users, residents, council_commune, args, rng, now):
     """A round voted, counted, published and funded through the services, a month ago."""
-    from consultations import services as rounds
     from consultations.models import Consultation
-    from funding import services as funding
-    from voting.counting import consultation_count
+    from cycle import services as cycle
     from voting.services import vote_cast
 
     day = datetime.timedelta(days=1)
@@ -151,7 +149,7 @@ def past_round(communes, users, residents, council_commune, args, rng, now):
         funder_by_rank=["national"],
     )
     ballot = votes.ballots_make(past, communes, per_commune=3)
-    rounds.consultation_open_voting(consultation=past, by=None, now=opens)
+    cycle.round_open_voting(consultation=past, by=None, now=opens)
     past = Consultation.objects.select_related("urn").get(pk=past.pk)
     favour = {project: rng.uniform(0.5, 3.0) for ids in ballot.values() for project in ids}
     span = int((closes - opens).total_seconds())
@@ -160,12 +158,12 @@ def past_round(communes, users, residents, council_commune, args, rng, now):
         choice = rng.choices(projects, [favour[project] for project in projects])[0]
         at = opens + datetime.timedelta(seconds=rng.randrange(span))
         vote_cast(consultation=past, user=user, project_id=choice, now=at)
-    rounds.consultation_close_voting(consultation=past, by=None, now=closes)
-    count = consultation_count(consultation_id=past.pk, now=closes + datetime.timedelta(hours=1))
+    cycle.round_close_voting(consultation=past, by=None, now=closes)
+    count = cycle.round_count(consultation_id=past.pk, now=closes + datetime.timedelta(hours=1))
     if count is None or count.status != count.Status.DONE:
         raise SystemExit(f"the past round's count did not finish: {count and count.problems}")
-    rounds.consultation_publish(consultation=past, by=None, now=past.tally_deadline_at)
-    funding.allocations_for_round(consultation_id=past.pk, now=past.tally_deadline_at + day)
+    cycle.round_publish(consultation=past, by=None, now=past.tally_deadline_at)
+    cycle.round_allocate(consultation_id=past.pk, now=past.tally_deadline_at + day)
     return past
 
 

@@ -1,11 +1,14 @@
 """Reads that pages share, each in a fixed number of queries."""
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts import permissions
+from audit.models import AuditEntry
 
 from .models import CommunalCouncil, Commune, Resident, ResidentClaim, Spokesperson
 
@@ -129,11 +132,6 @@ def registry_figures() -> dict:
 def personal_data_of(*, user) -> dict:
     """Everything the app stores about a person: account, census record, claims, terms, and the
     audit entries of their own actions."""
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
-
-    from audit.models import AuditEntry
-
     resident = Resident.objects.filter(user=user).select_related("council__commune").first()
     return {
         "account": {

@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
-from consultations.selectors import rounds_of_commune
 
 from . import files, selectors, services
 from .forms import CensusClaimForm, ClaimDecisionForm, CommuneFilterForm
@@ -48,8 +47,6 @@ def commune_detail(request, code):
             "commune": commune,
             "councils": selectors.commune_councils(commune=commune),
             "spokespeople": selectors.commune_spokespeople(commune=commune),
-            # A page is an entry point: it may show what the rounds app knows of the commune.
-            "rounds": rounds_of_commune(commune=commune),
         },
     )
 

@@ -32,6 +32,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from config.celery import app
+
 logger = logging.getLogger("comunas.health")
 
 CHECK_SECONDS = 1.0
@@ -71,8 +73,6 @@ def redis_check() -> dict:
 
 def broker_check() -> dict:
     """A connection to the broker Celery sends tasks to (the filesystem broker always has one)."""
-    from config.celery import app
-
     with app.connection_for_write(connect_timeout=CHECK_SECONDS) as broker:
         broker.ensure_connection(max_retries=1, interval_start=0, timeout=CHECK_SECONDS)
         transport = broker.transport_cls

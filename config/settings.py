@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "consultations",
     "voting",
     "funding",
+    "cycle",  # the round's lifecycle, above the apps it drives
     "demo",  # the top layer: the demo data, built through every app's services
 ]
 
@@ -293,22 +294,19 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule lives in code (django-celery-beat does not support Django 6.1); the dates of
-# each round live in our own tables.
+# each round live in our own tables. The cycle's tick moves the rounds whose dates have come,
+# retries unfinished counts and allocates published rounds' winners (cycle/services.py).
 CELERY_BEAT_SCHEDULE = {
-    "consultations-advance-due": {
-        "task": "consultations.tasks.consultations_advance_due_task",
+    "cycle-advance-due": {
+        "task": "cycle.tasks.rounds_advance_due_task",
         "schedule": float(os.environ.get("CYCLE_TICK_SECONDS", "60")),
     },
-    "consultations-propose-next": {
-        "task": "consultations.tasks.consultation_propose_next_task",
+    "cycle-propose-next": {
+        "task": "cycle.tasks.round_propose_next_task",
         "schedule": 6 * 60 * 60,
     },
     "outbox-flush": {
         "task": "outbox.tasks.pending_jobs_flush_task",
-        "schedule": float(os.environ.get("CYCLE_TICK_SECONDS", "60")),
-    },
-    "funding-allocate-published": {
-        "task": "funding.tasks.allocations_due_task",
         "schedule": float(os.environ.get("CYCLE_TICK_SECONDS", "60")),
     },
     "accounts-clear-expired-sessions": {

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("consultations.urls")),
     path("", include("voting.urls")),
     path("", include("funding.urls")),
+    path("", include("cycle.urls")),
     path("cuenta/", include("accounts.urls")),
     path("cuentas/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

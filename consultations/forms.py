@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import Consultation
+from .selectors import participating_communes
 from .services import DATE_FIELDS, RULE_FIELDS
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -91,6 +92,4 @@ class ExclusionForm(forms.Form):
 
     def __init__(self, *args, consultation, **kwargs):
         super().__init__(*args, **kwargs)
-        from .services import participating_communes
-
         self.fields["commune"].queryset = participating_communes(consultation)

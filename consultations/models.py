@@ -205,6 +205,24 @@ class Consultation(models.Model):
         return [str(Consultation.Funder(funder).label) for funder in self.funder_by_rank or []]
 
 
+# The phase machine's order, and the date at which a round enters each phase after "scheduled"
+# (the beat moves it then; a cycle admin may move it earlier, with a reason).
+NEXT_PHASE = {
+    Consultation.Phase.SCHEDULED: Consultation.Phase.ASSEMBLIES,
+    Consultation.Phase.ASSEMBLIES: Consultation.Phase.VALIDATION,
+    Consultation.Phase.VALIDATION: Consultation.Phase.VOTING,
+    Consultation.Phase.VOTING: Consultation.Phase.COUNTING,
+    Consultation.Phase.COUNTING: Consultation.Phase.PUBLISHED,
+}
+PHASE_STARTS = {
+    Consultation.Phase.ASSEMBLIES: "assemblies_open_at",
+    Consultation.Phase.VALIDATION: "validation_opens_at",
+    Consultation.Phase.VOTING: "voting_opens_at",
+    Consultation.Phase.COUNTING: "voting_closes_at",
+    Consultation.Phase.PUBLISHED: "tally_deadline_at",
+}
+
+
 class PhaseTransition(models.Model):
     """A round entered a phase: when, from which, by whom (nobody: the scheduled job), and why.
 

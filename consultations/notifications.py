@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from communes.selectors import active_spokespeople
 
-from .models import Consultation
-from .services import participating_communes
+from .models import Consultation, Project
+from .selectors import participating_communes
 
 
 def _recipients(consultation: Consultation, phase: str) -> list[str]:
@@ -52,8 +52,6 @@ def phase_changed_notify(*, consultation_id: int, phase: str) -> int:
 
 def project_decision_notify(*, project_id: int) -> int:
     """Tell the commune's spokespeople what was decided about a proposal, and why."""
-    from .models import Project
-
     project = Project.objects.select_related("consultation", "commune").get(pk=project_id)
     if not cache.add(f"project-decision:{project_id}:{project.version}", True, timeout=30 * 86400):
         return 0

@@ -1,44 +1,31 @@
-"""Every write to a round: the phase machine's transitions, its rules, its exclusions.
-
-Each transition is one function with its preconditions; an illegal one raises ValidationError and
-changes nothing. The scheduled tick (``consultations_advance_due``) uses the very same functions.
+"""Every write to a round but its moves from phase to phase (those are ``phases.py``, reached
+through ``cycle.services``): its rules and dates, its exclusions, the assemblies, their problems
+and the proposals. Each write checks its preconditions; a refused one raises ValidationError and
+changes nothing.
 """
 
 import datetime
-import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import audit
 import outbox
 from accounts import permissions
-from communes.models import Commune
+from communes import files
+from communes.cedula import cedula_normalise
+from communes.models import Commune, Resident
+from communes.services import commune_file_store
 
-from .models import Consultation, Exclusion, PhaseTransition, Project
+from .models import PHASE_STARTS, Assembly, Consultation, Exclusion, Problem, Project, ProjectPhoto
+from .selectors import participating_communes
+from .tasks import project_decision_notify_task
 
 Phase = Consultation.Phase
-logger = logging.getLogger(__name__)
 
-NEXT_PHASE = {
-    Phase.SCHEDULED: Phase.ASSEMBLIES,
-    Phase.ASSEMBLIES: Phase.VALIDATION,
-    Phase.VALIDATION: Phase.VOTING,
-    Phase.VOTING: Phase.COUNTING,
-    Phase.COUNTING: Phase.PUBLISHED,
-}
-# The date at which the scheduled job moves a round into each phase.
-PHASE_STARTS = {
-    Phase.ASSEMBLIES: "assemblies_open_at",
-    Phase.VALIDATION: "validation_opens_at",
-    Phase.VOTING: "voting_opens_at",
-    Phase.COUNTING: "voting_closes_at",
-    Phase.PUBLISHED: "tally_deadline_at",
-}
 DATE_FIELDS = list(PHASE_STARTS.values())
 RULE_FIELDS = [
     "min_age",
@@ -59,7 +46,6 @@ RULE_FIELDS = [
 ]
 # What voting depends on: frozen once voting opens.
 FROZEN_ONCE_VOTING = [*RULE_FIELDS, "voting_opens_at", "voting_closes_at", "tally_deadline_at"]
-MIN_APPROVED_PROJECTS = 2
 
 
 def _locked(consultation: Consultation) -> Consultation:
@@ -114,180 +100,6 @@ def rules_problems(consultation: Consultation) -> list[str]:
     if consultation.voting_hours_end <= consultation.voting_hours_start:
         problems.append(_("Voting hours must end after they start."))
     return problems
-
-
-def _enter(
-    consultation: Consultation, to: str, *, by, reason: str, now: datetime.datetime
-) -> Consultation:
-    """Record the move, change the phase, audit it and tell the people concerned (on commit)."""
-    from_phase = consultation.phase
-    try:
-        with transaction.atomic():
-            PhaseTransition.objects.create(
-                consultation=consultation,
-                from_phase=from_phase,
-                to_phase=to,
-                at=now,
-                by=by,
-                reason=reason,
-            )
-    except IntegrityError:
-        _refuse(_("The round has already been in that phase."), "phase_entered_before")
-    consultation.phase = to
-    consultation.save(update_fields=["phase", "rules_frozen_at"])
-    audit.record(
-        actor=by,
-        action="consultation.enter_phase",
-        obj=consultation,
-        before={"phase": from_phase},
-        after={"phase": to, "reason": reason},
-    )
-    from .tasks import consultation_phase_notify_task
-
-    transaction.on_commit(lambda: outbox.send(consultation_phase_notify_task, consultation.pk, to))
-    return consultation
-
-
-def _require_date_reached(consultation, to, *, by, reason, now):
-    """The job moves a round only when the phase's date has come; a person may move it earlier,
-    with a reason."""
-    starts = getattr(consultation, PHASE_STARTS[to])
-    if by is None:
-        if starts is None or starts > now:
-            _refuse(_("The date of this phase has not come yet."), "not_due")
-    else:
-        permissions.require(by, "consultations.manage_cycle", consultation)
-        if not (reason or "").strip():
-            _refuse(_("Say why the round is moved by hand."), "reason_required")
-
-
-def _transition(to: str, *, expected_from: str, checks=None):
-    @transaction.atomic
-    def move(*, consultation: Consultation, by=None, reason: str = "", now=None) -> Consultation:
-        now = now or timezone.now()
-        locked = _locked(consultation)
-        if locked.phase != expected_from:
-            _refuse(
-                _("The round is in phase “%(phase)s”; it cannot move to “%(to)s” from there.")
-                % {"phase": locked.get_phase_display(), "to": Phase(to).label},
-                "wrong_phase",
-            )
-        _require_date_reached(locked, to, by=by, reason=reason, now=now)
-        if checks is not None:
-            checks(locked, by=by, now=now)
-        return _enter(locked, to, by=by, reason=reason, now=now)
-
-    move.__doc__ = f"Move a round from {expected_from} to {to}."
-    return move
-
-
-def _ballots_ready(consultation: Consultation, *, by, now) -> None:
-    """Voting opens only for communes with at least two approved projects; the others are left
-    off the vote with the reason, and the rules freeze."""
-    taking_part = participating_communes(consultation).annotate(
-        approved=Count(
-            "projects",
-            filter=Q(
-                projects__consultation=consultation,
-                projects__status=Project.Status.APPROVED,
-            ),
-        )
-    )
-    ready = [commune.pk for commune in taking_part if commune.approved >= MIN_APPROVED_PROJECTS]
-    if not ready:
-        _refuse(
-            _("No commune has at least two approved projects: there is nothing to vote on."),
-            "no_ballots",
-        )
-    Exclusion.objects.bulk_create(
-        Exclusion(
-            consultation=consultation,
-            commune=commune,
-            kind=Exclusion.Kind.NO_BALLOT,
-            reason=_("%(count)d approved project(s) when voting opened; at least two are needed.")
-            % {"count": commune.approved},
-        )
-        for commune in taking_part
-        if commune.pk not in ready
-    )
-    consultation.rules_frozen_at = now
-
-
-consultation_open_assemblies = _transition(Phase.ASSEMBLIES, expected_from=Phase.SCHEDULED)
-consultation_open_validation = _transition(Phase.VALIDATION, expected_from=Phase.ASSEMBLIES)
-
-
-def _voting_opens(consultation: Consultation, *, by, now) -> None:
-    """The ballots are ready; the urn gets its key pair and the published lot seed."""
-    from voting.services import urn_open
-
-    _ballots_ready(consultation, by=by, now=now)
-    urn_open(consultation=consultation, now=now)
-
-
-def _count_starts(consultation: Consultation, *, by, now) -> None:
-    from voting.tasks import consultation_count_task
-
-    transaction.on_commit(lambda: outbox.send(consultation_count_task, consultation.pk))
-
-
-def _count_done(consultation: Consultation, *, by, now) -> None:
-    """Results are published only from a finished count whose three totals agree."""
-    from voting.models import Count
-
-    status = Count.objects.filter(consultation=consultation).values_list("status", flat=True)
-    if status.first() != Count.Status.DONE:
-        _refuse(
-            _("The count has not finished, or its totals do not agree: see the count's status."),
-            "count_not_done",
-        )
-
-
-consultation_open_voting = _transition(
-    Phase.VOTING, expected_from=Phase.VALIDATION, checks=_voting_opens
-)
-consultation_close_voting = _transition(
-    Phase.COUNTING, expected_from=Phase.VOTING, checks=_count_starts
-)
-consultation_publish = _transition(
-    Phase.PUBLISHED, expected_from=Phase.COUNTING, checks=_count_done
-)
-
-TRANSITION_FROM = {
-    Phase.SCHEDULED: consultation_open_assemblies,
-    Phase.ASSEMBLIES: consultation_open_validation,
-    Phase.VALIDATION: consultation_open_voting,
-    Phase.VOTING: consultation_close_voting,
-    Phase.COUNTING: consultation_publish,
-}
-
-
-@transaction.atomic
-def consultation_schedule(*, consultation: Consultation, by, now=None) -> Consultation:
-    """A draft becomes scheduled: its rules are sound and every date lies ahead, in order."""
-    now = now or timezone.now()
-    locked = _locked(consultation)
-    permissions.require(by, "consultations.manage_cycle", locked)
-    if locked.phase != Phase.DRAFT:
-        _refuse(_("Only a draft can be scheduled."), "wrong_phase")
-    problems = rules_problems(locked)
-    if not problems and locked.assemblies_open_at <= now:
-        problems.append(_("The assemblies must open in the future."))
-    if problems:
-        raise ValidationError(problems, code="not_schedulable")
-    return _enter(locked, Phase.SCHEDULED, by=by, reason="", now=now)
-
-
-@transaction.atomic
-def consultation_cancel(*, consultation: Consultation, by, reason: str, now=None) -> Consultation:
-    now = now or timezone.now()
-    locked = _locked(consultation)
-    permissions.require(by, "consultations.manage_cycle", locked)
-    if locked.phase in (Phase.PUBLISHED, Phase.CANCELLED):
-        _refuse(_("A published or cancelled round cannot be cancelled."), "wrong_phase")
-    if not (reason or "").strip():
-        _refuse(_("Say why the round is cancelled."), "reason_required")
-    return _enter(locked, Phase.CANCELLED, by=by, reason=reason.strip(), now=now)
 
 
 @transaction.atomic
@@ -348,47 +160,6 @@ ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 
 @transaction.atomic
-def consultation_create_next(*, by=None, now=None) -> Consultation | None:
-    """Propose next quarter's round as a draft, with the last round's rules and dates from the
-    calendar, for the admin to confirm. Returns None when it already exists: running it twice,
-    or twice at once, creates one round."""
-    now = now or timezone.now()
-    if by is not None:
-        permissions.require(by, "consultations.manage_cycle")
-    today = timezone.localdate(now)
-    this_quarter = (today.month - 1) // 3 + 1
-    year, quarter = (today.year + 1, 1) if this_quarter == 4 else (today.year, this_quarter + 1)
-    live = Consultation.objects.exclude(phase=Phase.CANCELLED)
-    if live.filter(year=year, quarter=quarter).exists():
-        return None
-    previous = live.order_by("-year", "-quarter").first()
-    if previous is not None:
-        rules = {name: getattr(previous, name) for name in RULE_FIELDS}
-    else:
-        rules = {"funder_by_rank": [Consultation.Funder.NATIONAL]}
-    try:
-        with transaction.atomic():
-            created = Consultation.objects.create(
-                name=_("People's Consultation %(year)d-%(quarter)s")
-                % {"year": year, "quarter": ROMAN[quarter]},
-                year=year,
-                quarter=quarter,
-                created_from=previous,
-                **proposed_dates(year, quarter),
-                **rules,
-            )
-    except IntegrityError:  # another worker proposed it at the same moment
-        return None
-    audit.record(
-        actor=by,
-        action="consultation.create",
-        obj=created,
-        after={"year": year, "quarter": quarter},
-    )
-    return created
-
-
-@transaction.atomic
 def commune_exclude(*, consultation: Consultation, commune: Commune, by, reason: str) -> Exclusion:
     locked = _locked(consultation)
     permissions.require(by, "consultations.manage_cycle", locked)
@@ -414,54 +185,6 @@ def commune_exclude(*, consultation: Consultation, commune: Commune, by, reason:
     return exclusion
 
 
-def participating_communes(consultation: Consultation):
-    """Every active commune takes part, except those excluded from this round."""
-    return Commune.objects.filter(status=Commune.Status.ACTIVE).exclude(
-        exclusions__consultation=consultation
-    )
-
-
-def consultations_advance_due(*, now=None) -> list[tuple[int, str, str]]:
-    """The tick: move every round whose date has come, one transition at a time, in order.
-
-    Safe to run late, twice, or at the same moment as another tick: each step locks the round and
-    re-reads its phase, and each phase can be entered only once.
-    """
-    now = now or timezone.now()
-    moved = []
-    for pk in Consultation.objects.filter(phase__in=list(NEXT_PHASE)).values_list("pk", flat=True):
-        while True:
-            with transaction.atomic():
-                consultation = Consultation.objects.select_for_update().get(pk=pk)
-                to = NEXT_PHASE.get(consultation.phase)
-                starts = to and getattr(consultation, PHASE_STARTS[to])
-                if to is None or starts is None or starts > now:
-                    break
-                from_phase = consultation.phase
-                try:
-                    TRANSITION_FROM[from_phase](consultation=consultation, by=None, now=now)
-                except ValidationError as error:
-                    # A precondition failed (no ballots at all): the round waits for a person,
-                    # and its page says why (see selectors.consultation_timeline).
-                    logger.warning(
-                        "round %s stays in %s: %s", pk, from_phase, " ".join(error.messages)
-                    )
-                    break
-                moved.append((pk, from_phase, to))
-    return moved
-
-
-def consultations_awaiting_count() -> list[int]:
-    """Rounds in counting whose count has not run or waits for the urn's key."""
-    from voting.models import Count
-
-    return list(
-        Consultation.objects.filter(phase=Phase.COUNTING)
-        .exclude(count__status__in=[Count.Status.DONE, Count.Status.DISCREPANCY])
-        .values_list("pk", flat=True)
-    )
-
-
 # Assemblies, problems and proposals ---------------------------------------------------------
 
 
@@ -479,8 +202,6 @@ def years_before(day: datetime.date, years: int) -> datetime.date:
 
 def residents_of_age(*, on: datetime.date, min_age: int, max_age: int | None):
     """Residents on the census at least ``min_age`` (and at most ``max_age``) years old that day."""
-    from communes.models import Resident
-
     residents = Resident.objects.filter(birth_date__lte=years_before(on, min_age))
     if max_age is not None:
         residents = residents.filter(birth_date__gt=years_before(on, max_age + 1))
@@ -498,8 +219,6 @@ def eligible_residents(*, councils, on: datetime.date, min_age: int, max_age: in
 
 def quorum_required(*, consultation: Consultation, call: str, eligible: int) -> int:
     """The attendance a call needs: the round's share of the eligible residents, rounded up."""
-    from .models import Assembly
-
     share = (
         consultation.quorum_first_call_percent
         if call == Assembly.Call.FIRST
@@ -523,11 +242,6 @@ def assembly_record(
     attendee_cedulas: str = "",
 ):
     """Record an assembly with its signed minutes; quorum is computed from the census."""
-    from communes.cedula import cedula_normalise
-    from communes.services import commune_file_store
-
-    from .models import Assembly
-
     permissions.require(by, "consultations.write_for_commune", commune)
     locked = _locked(consultation)
     _require_phase(
@@ -604,8 +318,6 @@ def assembly_record(
 
 def _assembly_for_writing(pk: int, by):
     """Lock an assembly for its commune's spokesperson, during the assemblies phase."""
-    from .models import Assembly
-
     assembly = (
         Assembly.objects.select_for_update(of=("self",))
         .select_related("consultation", "commune")
@@ -622,8 +334,6 @@ def _assembly_for_writing(pk: int, by):
 
 @transaction.atomic
 def problem_add(*, assembly, title: str, by):
-    from .models import Problem
-
     assembly = _assembly_for_writing(assembly.pk, by)
     title = (title or "").strip()
     if not title:
@@ -671,8 +381,6 @@ REQUIRED_TO_SUBMIT = EDITABLE_PROJECT_FIELDS
 
 
 def _project_for_writing(project, by):
-    from .models import Project
-
     locked = (
         Project.objects.select_for_update(of=("self",))
         .select_related("consultation", "commune__parish__municipality")
@@ -705,8 +413,6 @@ def _check_cost(consultation, cost):
 @transaction.atomic
 def project_create(*, consultation: Consultation, commune: Commune, by, title: str):
     """Start a proposal (a draft) backed by an assembly with quorum, within the ballot's size."""
-    from .models import Assembly, Project
-
     permissions.require(by, "consultations.write_for_commune", commune)
     locked = _locked(consultation)  # also serialises two tabs adding the last allowed proposal
     _require_phase(
@@ -739,8 +445,6 @@ def project_create(*, consultation: Consultation, commune: Commune, by, title: s
 def project_update(*, project, by, version: int, changes: dict):
     """Save what the spokesperson typed. An edit made from a stale page (someone else saved in
     between) is refused and said so; nothing is overwritten silently."""
-    from .models import Project
-
     locked = _project_for_writing(project, by)
     if locked.status not in (Project.Status.DRAFT, Project.Status.SENT_BACK):
         _refuse(_("A submitted proposal is locked; take it back to draft to change it."), "locked")
@@ -779,8 +483,6 @@ def project_update(*, project, by, version: int, changes: dict):
 
 @transaction.atomic
 def project_submit(*, project, by):
-    from .models import Project
-
     locked = _project_for_writing(project, by)
     if locked.status not in (Project.Status.DRAFT, Project.Status.SENT_BACK):
         _refuse(_("Only a draft can be submitted."), "wrong_status")
@@ -813,8 +515,6 @@ def project_submit(*, project, by):
 @transaction.atomic
 def project_withdraw(*, project, by):
     """A submitted proposal goes back to draft, while the assemblies phase is open."""
-    from .models import Project
-
     locked = _project_for_writing(project, by)
     if locked.status != Project.Status.SUBMITTED or locked.consultation.phase != Phase.ASSEMBLIES:
         _refuse(
@@ -842,8 +542,6 @@ def project_withdraw(*, project, by):
 def project_decide(*, project, by, decision: str, note: str = ""):
     """Ministry staff approve, reject (with a reason) or send back (with a note) a submitted
     proposal, during validation; the commune's spokespeople are told by email."""
-    from .models import Project
-
     locked = (
         Project.objects.select_for_update(of=("self",))
         .select_related("consultation", "commune__parish__municipality")
@@ -894,8 +592,6 @@ def project_decide(*, project, by, decision: str, note: str = ""):
         before={"status": "submitted"},
         after={"status": outcome, "note": note},
     )
-    from .tasks import project_decision_notify_task
-
     transaction.on_commit(lambda: outbox.send(project_decision_notify_task, locked.pk))
     return locked
 
@@ -906,11 +602,6 @@ MAX_PHOTOS_PER_PROJECT = 5
 @transaction.atomic
 def project_photo_add(*, project, uploaded, by):
     """Attach a photo (JPEG or PNG, metadata stripped) to a proposal being written."""
-    from communes import files
-    from communes.services import commune_file_store
-
-    from .models import Project, ProjectPhoto
-
     locked = _project_for_writing(project, by)
     if locked.status not in (Project.Status.DRAFT, Project.Status.SENT_BACK):
         _refuse(_("A submitted proposal is locked; take it back to draft to change it."), "locked")

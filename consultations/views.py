@@ -1,4 +1,5 @@
-"""The cycle admin's pages: rounds, their timeline and readiness, and moving them by hand."""
+"""A commune's part in a round (assemblies, problems, proposals), the ministry's validation queue
+and a round's public page. (The cycle admin's pages, which move rounds, are the cycle app's.)"""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,10 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
-from voting.selectors import key_shares_status
+from communes.selectors import commune_get_public
 
 from . import selectors, services
-from .forms import ConsultationForm, ExclusionForm, ReasonForm
 from .forms_proposals import (
     AssemblyForm,
     DecisionForm,
@@ -23,11 +23,7 @@ from .forms_proposals import (
     ProjectForm,
     QueueFilterForm,
 )
-from .models import Consultation, Project
-
-
-def _require_cycle_admin(request):
-    permissions.require(request.user, "consultations.manage_cycle")
+from .models import Assembly, Consultation, Problem, Project
 
 
 def _error_messages(request, error: ValidationError) -> None:
@@ -35,144 +31,10 @@ def _error_messages(request, error: ValidationError) -> None:
         messages.error(request, message)
 
 
-@login_required
-def round_list(request):
-    _require_cycle_admin(request)
-    if request.method == "POST":
-        created = services.consultation_create_next(by=request.user)
-        if created is None:
-            messages.info(request, _("Next quarter's round already exists."))
-            return redirect("consultations:round-list")
-        messages.success(
-            request, _("Draft created from the last round: check its dates and rules.")
-        )
-        return redirect("consultations:round-detail", pk=created.pk)
-    rounds = selectors.consultations_for_cycle_admin()
-    return render(request, "consultations/round_list.html", {"rounds": rounds})
-
-
-@login_required
-def round_detail(request, pk):
-    _require_cycle_admin(request)
-    consultation = selectors.consultation_get(pk=pk)
-    readiness = Paginator(selectors.consultation_readiness(consultation=consultation), 50)
-    context = {
-        "consultation": consultation,
-        "timeline": selectors.consultation_timeline(consultation=consultation),
-        "readiness": readiness.get_page(request.GET.get("page")),
-        "key_shares": key_shares_status(consultation=consultation),
-        "exclusions": selectors.consultation_exclusions(consultation=consultation),
-        "exclusion_form": ExclusionForm(consultation=consultation),
-        "problems": services.rules_problems(consultation),
-    }
-    return render(request, "consultations/round_detail.html", context)
-
-
-@login_required
-def round_edit(request, pk):
-    _require_cycle_admin(request)
-    consultation = selectors.consultation_get(pk=pk)
-    frozen = services.FROZEN_ONCE_VOTING if consultation.rules_frozen_at else ()
-    form = ConsultationForm(request.POST or None, instance=consultation, frozen_fields=frozen)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consultation_update(
-                consultation=consultation, by=request.user, changes=form.changes()
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Round saved."))
-            return redirect("consultations:round-detail", pk=consultation.pk)
-    # The form changed the instance while validating; show the saved round beside it.
-    consultation.refresh_from_db()
-    return render(
-        request, "consultations/round_edit.html", {"consultation": consultation, "form": form}
-    )
-
-
-@login_required
-@require_POST
-def round_schedule(request, pk):
-    _require_cycle_admin(request)
-    consultation = selectors.consultation_get(pk=pk)
-    try:
-        services.consultation_schedule(consultation=consultation, by=request.user)
-    except ValidationError as error:
-        _error_messages(request, error)
-    else:
-        messages.success(request, _("Round scheduled: it will open on its own on its dates."))
-    return redirect("consultations:round-detail", pk=pk)
-
-
-MANUAL_ACTIONS = {"advance", "cancel"}
-
-
-@login_required
-def round_move(request, pk, action):
-    """Advance to the next phase or cancel, after a confirmation page that asks for a reason."""
-    _require_cycle_admin(request)
-    if action not in MANUAL_ACTIONS:
-        raise Http404
-    consultation = selectors.consultation_get(pk=pk)
-    next_phase = services.NEXT_PHASE.get(consultation.phase)
-    form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            if action == "cancel":
-                services.consultation_cancel(
-                    consultation=consultation, by=request.user, reason=form.cleaned_data["reason"]
-                )
-            elif next_phase is None:
-                raise ValidationError(_("This round has no next phase."))
-            else:
-                services.TRANSITION_FROM[consultation.phase](
-                    consultation=consultation, by=request.user, reason=form.cleaned_data["reason"]
-                )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Done: the round is now in its new phase."))
-            return redirect("consultations:round-detail", pk=pk)
-    context = {
-        "consultation": consultation,
-        "form": form,
-        "action": action,
-        "next_phase": Consultation.Phase(next_phase).label if next_phase else None,
-    }
-    return render(request, "consultations/round_move.html", context)
-
-
-@login_required
-@require_POST
-def round_exclude(request, pk):
-    _require_cycle_admin(request)
-    consultation = selectors.consultation_get(pk=pk)
-    form = ExclusionForm(request.POST, consultation=consultation)
-    if form.is_valid():
-        try:
-            services.commune_exclude(
-                consultation=consultation,
-                commune=form.cleaned_data["commune"],
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-            )
-        except ValidationError as error:
-            _error_messages(request, error)
-        else:
-            messages.success(request, _("Commune excluded from the round."))
-    else:
-        for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
-    return redirect("consultations:round-detail", pk=pk)
-
-
 # Assemblies and proposals -------------------------------------------------------------------
 
 
 def _round_of_commune(code: str, pk: int):
-    from communes.selectors import commune_get_public
-
     return commune_get_public(code=code), selectors.consultation_get(pk=pk)
 
 
@@ -250,8 +112,6 @@ def _problems_response(request, assembly):
 @login_required
 @require_POST
 def problem_add(request, pk):
-    from .models import Assembly
-
     assembly = get_object_or_404(Assembly.objects.select_related("commune", "consultation"), pk=pk)
     _require_writer(request, assembly.commune)
     form = ProblemForm(request.POST)
@@ -267,8 +127,6 @@ def problem_add(request, pk):
 @login_required
 @require_POST
 def problem_move(request, pk):
-    from .models import Problem
-
     problem = get_object_or_404(
         Problem.objects.select_related("assembly__commune", "assembly__consultation"), pk=pk
     )

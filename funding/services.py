@@ -39,6 +39,7 @@ from .models import (
     SpendingReceipt,
     counts_as,
 )
+from .tasks import disbursement_notify_task
 
 ZERO = Decimal("0.00")
 MAX_PHOTOS = 5
@@ -270,8 +271,6 @@ def receipts_missing(project_id: int) -> Decimal:
 
 
 def _notify(disbursement: Disbursement) -> None:
-    from .tasks import disbursement_notify_task
-
     pk, status = disbursement.pk, disbursement.status
     approvals = disbursement.approvals.count()
     transaction.on_commit(lambda: outbox.send(disbursement_notify_task, pk, status, approvals))

@@ -164,12 +164,14 @@ def three_totals_agree(consultation_id: int) -> tuple[bool, dict]:
     from django.db import connection
 
     from consultations.models import Consultation
-    from voting import counting
+    from cycle import services as cycle
     from voting.models import CommuneResult, Count
 
     connection.close()  # the one build() used did not live through the restart
-    Consultation.objects.filter(pk=consultation_id).update(phase=Consultation.Phase.COUNTING)
-    count = counting.consultation_count(consultation_id=consultation_id)
+    # Through the cycle, as the tick would at the closing time (the build sets it ahead).
+    voting_round = Consultation.objects.get(pk=consultation_id)
+    cycle.round_close_voting(consultation=voting_round, by=None, now=voting_round.voting_closes_at)
+    count = cycle.round_count(consultation_id=consultation_id)
     results = CommuneResult.objects.filter(consultation_id=consultation_id)
     agree = count.status == Count.Status.DONE and all(r.totals_agree for r in results)
     return agree, {"count_status": count.status, "ballots_counted": count.ballots}
@@ -238,8 +240,8 @@ def scenario_redis_gone(pg: Postgres, redis: Redis, workdir: Path) -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from consultations import services as rounds
     from consultations.models import Consultation, PhaseTransition
+    from cycle import services as cycle
     from outbox.models import PendingJob
     from voting.models import Count
 
@@ -270,7 +272,7 @@ def scenario_redis_gone(pg: Postgres, redis: Redis, workdir: Path) -> dict:
     voting_round = Consultation.objects.get(pk=built["consultation"])
     Consultation.objects.filter(pk=voting_round.pk).update(voting_closes_at=now)
     voting_round.refresh_from_db()
-    rounds.consultation_close_voting(consultation=voting_round, by=None, now=now)
+    cycle.round_close_voting(consultation=voting_round, by=None, now=now)
     kept = PendingJob.objects.count()
     pages = {}
     for name, page in {
@@ -374,19 +376,18 @@ def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
 
     from django.db import connection
 
-    from consultations import services as rounds
     from consultations.models import Consultation
+    from cycle import services as cycle
+    from cycle.jobs import round_count_task
+    from cycle.tasks import rounds_advance_due_task
     from funding.models import Allocation
-    from funding.services import allocations_for_round
-    from voting import counting
     from voting.models import Count, ProjectResult
-    from voting.tasks import consultation_count_task
 
     connection.close()
     worker = celery(
         "worker", "--pool", "solo", "--loglevel", "WARNING", log_path=workdir / "celery-count.log"
     )
-    consultation_count_task.delay(consultation_id)
+    round_count_task.delay(consultation_id)
 
     def urn_workers():
         found = subprocess.run(  # noqa: S603 -- pgrep, fixed arguments
@@ -407,10 +408,8 @@ def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
     worker = celery(
         "worker", "--pool", "solo", "--loglevel", "WARNING", log_path=workdir / "celery-count.log"
     )
-    from consultations.tasks import consultations_advance_due_task
-
     try:
-        consultations_advance_due_task.delay()
+        rounds_advance_due_task.delay()
         finished = wait_for(
             lambda: Count.objects.filter(consultation_id=consultation_id, status="done").exists(),
             seconds=240,
@@ -426,15 +425,15 @@ def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
         )
     )
     # An uninterrupted count of the same round gives the same results.
-    counting.consultation_count(consultation_id=consultation_id)
+    cycle.round_count(consultation_id=consultation_id)
     uninterrupted = sorted(
         ProjectResult.objects.filter(consultation_id=consultation_id).values_list(
             "project_id", "online_votes", "table_votes", "votes", "rank", "is_winner"
         )
     )
     consultation = Consultation.objects.get(pk=consultation_id)
-    rounds.consultation_publish(consultation=consultation, by=None, reason="Prueba")
-    allocations_for_round(consultation_id=consultation_id)
+    cycle.round_publish(consultation=consultation, by=None, reason="Prueba")
+    cycle.round_allocate(consultation_id=consultation_id)
     winners = set(
         ProjectResult.objects.filter(consultation_id=consultation_id, is_winner=True).values_list(
             "project_id", flat=True

@@ -67,15 +67,15 @@ def test_with_redis_away_the_cache_misses_and_sessions_fall_back_to_the_database
 
 
 def test_a_job_the_broker_cannot_take_waits_in_the_database_and_is_sent_later(db, monkeypatch):
-    from voting.tasks import consultation_count_task
+    from cycle.jobs import round_count_task
 
     def broker_down(*args, **kwargs):
         raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(consultation_count_task, "apply_async", broker_down)
-    assert jobs.send(consultation_count_task, 42) is False
+    monkeypatch.setattr(round_count_task, "apply_async", broker_down)
+    assert jobs.send(round_count_task, 42) is False
     pending = PendingJob.objects.get()
-    assert (pending.task, pending.args) == ("voting.tasks.consultation_count_task", [42])
+    assert (pending.task, pending.args) == ("cycle.jobs.round_count_task", [42])
 
     sent = []
     monkeypatch.setattr("outbox.jobs.current_app.send_task", broker_down)
@@ -86,7 +86,7 @@ def test_a_job_the_broker_cannot_take_waits_in_the_database_and_is_sent_later(db
         lambda name, args, retry: sent.append((name, args)),
     )
     assert jobs.flush() == 1
-    assert sent == [("voting.tasks.consultation_count_task", [42])]
+    assert sent == [("cycle.jobs.round_count_task", [42])]
     assert not PendingJob.objects.exists()
     assert jobs.flush() == 0  # sent once
 
@@ -98,7 +98,7 @@ def test_two_flushes_at_once_send_each_job_once(monkeypatch):
     from .concurrency import run_at_once
 
     for n in range(20):
-        PendingJob.objects.create(task="voting.tasks.consultation_count_task", args=[n])
+        PendingJob.objects.create(task="cycle.jobs.round_count_task", args=[n])
     sent, lock = [], threading.Lock()
 
     def record(name, args, retry):

@@ -1,9 +1,9 @@
 """The count: open the urn, add up the choices, rank each commune's projects, mark the winners.
 
-Entering "counting" starts it (on commit) and the minute tick retries it until it is done, so a
-killed worker or a key that arrives late only delays it. It is deterministic: run twice, it
-writes the same results. Only totals are stored; the opened ballots live in memory for the
-length of a loop iteration.
+The cycle starts it when a round enters "counting" (on commit) and its minute tick retries it
+until it is done, so a killed worker or a key that arrives late only delays it. It is
+deterministic: run twice, it writes the same results. Only totals are stored; the opened ballots
+live in memory for the length of a loop iteration.
 """
 
 import json
@@ -182,6 +182,15 @@ def consultation_awaits_count(consultation_id: int) -> bool:
     return Consultation.objects.filter(
         pk=consultation_id, phase=Consultation.Phase.COUNTING
     ).exists()
+
+
+def rounds_awaiting_count() -> list[int]:
+    """Rounds in counting whose count has not run, or waits for the urn's key."""
+    return list(
+        Consultation.objects.filter(phase=Consultation.Phase.COUNTING)
+        .exclude(count__status__in=[Count.Status.DONE, Count.Status.DISCREPANCY])
+        .values_list("pk", flat=True)
+    )
 
 
 def consultation_count(*, consultation_id: int, now=None) -> Count | None:

@@ -14,15 +14,14 @@ from dataclasses import dataclass
 
 import psycopg
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import audit
-import outbox
 from accounts import permissions
-from communes.models import Commune, Resident, age_on
+from communes.models import CommunalCouncil, Commune, Resident, age_on
 from consultations.models import Consultation, Exclusion, Project
 from consultations.services import years_before
 
@@ -80,8 +79,9 @@ SHARE_REFUSALS = {
 
 
 def urn_share_add(*, consultation: Consultation, text: str, by) -> int:
-    """A commissioner's share of the urn's key, typed in for the count. Returns how many are in;
-    once enough are, the count starts. The share itself is never written to the database."""
+    """A commissioner's share of the urn's key, typed in for the count. Returns how many are in
+    (once enough are, cycle.services starts the count). The share itself is never written to the
+    database."""
     permissions.require(by, "consultations.manage_cycle", consultation)
     urn = Urn.objects.filter(consultation=consultation).first()
     if consultation.phase != Consultation.Phase.COUNTING or urn is None or not urn.shares_needed:
@@ -101,10 +101,6 @@ def urn_share_add(*, consultation: Consultation, text: str, by) -> int:
         obj=consultation,
         after={"share": index, "entered": entered, "needed": urn.shares_needed},
     )
-    if entered >= urn.shares_needed:
-        from .tasks import consultation_count_task
-
-        transaction.on_commit(lambda: outbox.send(consultation_count_task, consultation.pk))
     return entered
 
 
@@ -313,8 +309,6 @@ RETURNING receipt
 
 
 def _tables() -> dict[str, str]:
-    from communes.models import CommunalCouncil
-
     return {
         "resident": Resident._meta.db_table,
         "council": CommunalCouncil._meta.db_table,
@@ -406,8 +400,6 @@ def _cast_known_voter(consultation, voter, now, receipt, sealed) -> bool:
 
 def _cast_portably(consultation, voter, now, receipt, sealed) -> bool:
     """The same write for the embedded demo database (SQLite serialises writers anyway)."""
-    from django.db import IntegrityError, transaction
-
     try:
         with transaction.atomic():
             if not Consultation.objects.filter(

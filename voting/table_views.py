@@ -31,6 +31,7 @@ from consultations.models import Consultation
 from . import tables
 from .models import BookConflict, OfficerAssignment, SheetEvent, TallySheet, VotingTable
 from .table_forms import AssignForm, DecisionForm, ImportForm, LookupForm, TallySheetForm
+from .table_import import tables_import as import_file
 
 # Officers --------------------------------------------------------------------------------------
 
@@ -381,8 +382,6 @@ def officer_unassign(request, pk):
 @require_POST
 def tables_import(request, pk):
     """Upload voting centres or tables as CSV (the same checks as the import commands)."""
-    from .table_import import tables_import as import_file
-
     permissions.require(request.user, "voting.manage_tables")
     consultation = get_object_or_404(Consultation, pk=pk)
     form = ImportForm(request.POST, request.FILES)

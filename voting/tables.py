@@ -29,6 +29,7 @@ from communes.services import commune_file_store
 from consultations.models import Consultation, Exclusion, Project
 from consultations.services import participating_communes
 
+from .counting import commune_recount
 from .models import (
     BookConflict,
     OfficerAssignment,
@@ -647,8 +648,6 @@ def _sheet_final(sheet, status, figures: Figures | None, *, by, reason, now, det
         obj=sheet,
         after={"table": sheet.table.code, "reason": reason, **details},
     )
-    from .counting import commune_recount
-
     transaction.on_commit(
         lambda: commune_recount(
             consultation_id=sheet.consultation_id, commune_id=sheet.table.commune_id

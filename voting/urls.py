@@ -9,7 +9,6 @@ urlpatterns = [
     path("consultas/<int:pk>/votar/confirmar/", views.vote_confirm, name="vote-confirm"),
     path("consultas/<int:pk>/recibo/", views.receipt_check, name="receipt-check"),
     path("consultas/<int:pk>/urna/<str:code>.csv", views.urn_receipts, name="urn-receipts"),
-    path("ciclo/urnas/<int:pk>/partes/", views.urn_share, name="urn-share"),
     path("resultados/", include("voting.results_urls")),
     # Voting tables: the officer's table, staff's review of sheets, the admin's tables.
     path("mesa/", table_views.officer_home, name="officer-home"),

@@ -6,16 +6,14 @@ vote; the person is in the voting book and is told so.
 """
 
 from allauth.core import ratelimit
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts import permissions
 from communes.models import Commune
 from consultations.models import Consultation
 
@@ -134,25 +132,3 @@ def urn_receipts(request, pk, code):
     )
     response["Content-Disposition"] = f'attachment; filename="urna-{consultation.pk}-{code}.csv"'
     return response
-
-
-@login_required
-@require_POST
-def urn_share(request, pk):
-    """A commissioner's share of the urn's key, typed in on the cycle admin's round page."""
-    permissions.require(request.user, "consultations.manage_cycle")
-    consultation = get_object_or_404(Consultation, pk=pk)
-    try:
-        entered = services.urn_share_add(
-            consultation=consultation, text=request.POST.get("share", ""), by=request.user
-        )
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    else:
-        messages.success(
-            request,
-            _("Share received: %(entered)d of the %(needed)d needed.")
-            % {"entered": entered, "needed": consultation.key_shares_needed},
-        )
-    return redirect("consultations:round-detail", pk=consultation.pk)

@@ -97,9 +97,9 @@ def world(council_a, council_b, commune_a, commune_b):
         uploaded=SimpleUploadedFile("acta.pdf", tiny_pdf()),
         by=people["spokesperson_a_executive"],
     )
-    from consultations.services import consultation_create_next
+    from cycle.services import round_propose_next
 
-    draft_round = consultation_create_next()
+    draft_round = round_propose_next()
     open_round = _round_in_assemblies(commune_a, council_a, people["spokesperson_a_executive"])
     voting_round = _round_in_voting(commune_a, commune_b)
     return {
@@ -320,9 +320,9 @@ def probes(world):
             {"project": on_ballot},
         ),
         "voting:receipt-check": ("get", reverse("voting:receipt-check", args=[voting.pk]), None),
-        "voting:urn-share": (
+        "cycle:urn-share": (
             "post",
-            reverse("voting:urn-share", args=[voting.pk]),
+            reverse("cycle:urn-share", args=[voting.pk]),
             {"share": "R1-1-2-00-0000"},
         ),
         "voting:urn-receipts": (
@@ -351,26 +351,26 @@ def probes(world):
             reverse("communes:file-download", args=[private_file.pk]),
             None,
         ),
-        "consultations:round-list": ("get", reverse("consultations:round-list"), None),
-        "consultations:round-detail": (
+        "cycle:round-list": ("get", reverse("cycle:round-list"), None),
+        "cycle:round-detail": (
             "get",
-            reverse("consultations:round-detail", args=[rnd]),
+            reverse("cycle:round-detail", args=[rnd]),
             None,
         ),
-        "consultations:round-edit": ("get", reverse("consultations:round-edit", args=[rnd]), None),
-        "consultations:round-schedule": (
+        "cycle:round-edit": ("get", reverse("cycle:round-edit", args=[rnd]), None),
+        "cycle:round-schedule": (
             "post",
-            reverse("consultations:round-schedule", args=[rnd]),
+            reverse("cycle:round-schedule", args=[rnd]),
             {},
         ),
-        "consultations:round-exclude": (
+        "cycle:round-exclude": (
             "post",
-            reverse("consultations:round-exclude", args=[rnd]),
+            reverse("cycle:round-exclude", args=[rnd]),
             {"commune": commune_code, "reason": "Prueba"},
         ),
-        "consultations:round-move": (
+        "cycle:round-move": (
             "get",
-            reverse("consultations:round-move", args=[rnd, "cancel"]),
+            reverse("cycle:round-move", args=[rnd, "cancel"]),
             None,
         ),
         "consultations:round-public": (

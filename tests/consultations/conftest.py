@@ -46,9 +46,9 @@ def draft(db):
 
 @pytest.fixture
 def scheduled(adam):
-    from consultations.services import consultation_schedule
+    from cycle.services import round_schedule
 
-    return consultation_schedule(consultation=make_round(), by=adam, now=NOW)
+    return round_schedule(consultation=make_round(), by=adam, now=NOW)
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from django.db import connection
 
 from consultations import services
 from consultations.models import Consultation, PhaseTransition
-from consultations.tasks import consultations_advance_due_task
+from cycle import services as cycle
+from cycle.tasks import rounds_advance_due_task
 
 from ..conftest import make_user
 from .conftest import NOW, approve_projects, hours, make_round
@@ -29,10 +30,10 @@ def phase_of(consultation):
 
 def test_the_tick_moves_a_round_when_its_date_comes(scheduled):
     with time_machine.travel(hours(0.99), tick=False):
-        assert consultations_advance_due_task() == []
+        assert rounds_advance_due_task() == []
     assert phase_of(scheduled) == Phase.SCHEDULED
     with time_machine.travel(hours(1), tick=False):
-        assert consultations_advance_due_task() == [(scheduled.pk, "scheduled", "assemblies")]
+        assert rounds_advance_due_task() == [(scheduled.pk, "scheduled", "assemblies")]
     assert phase_of(scheduled) == Phase.ASSEMBLIES
     transition = scheduled.transitions.get(to_phase="assemblies")
     assert transition.by is None and transition.at == hours(1)
@@ -41,39 +42,39 @@ def test_the_tick_moves_a_round_when_its_date_comes(scheduled):
 def test_a_late_tick_catches_up_in_order_like_on_time_ticks(scheduled, commune_a):
     approve_projects(scheduled, commune_a, 2)
     with time_machine.travel(hours(50), tick=False):
-        moved = consultations_advance_due_task()
+        moved = rounds_advance_due_task()
     assert [step[2] for step in moved] == ["assemblies", "validation", "voting"]
     assert phase_of(scheduled) == Phase.VOTING
 
 
 def test_a_second_tick_changes_nothing(scheduled):
-    services.consultations_advance_due(now=hours(30))
+    cycle.rounds_advance_due(now=hours(30))
     state = list(PhaseTransition.objects.values_list("to_phase", "at"))
-    assert services.consultations_advance_due(now=hours(30)) == []
+    assert cycle.rounds_advance_due(now=hours(30)) == []
     assert list(PhaseTransition.objects.values_list("to_phase", "at")) == state
 
 
 def test_a_round_without_ballots_waits_for_a_person(scheduled, caplog):
-    services.consultations_advance_due(now=hours(50))
+    cycle.rounds_advance_due(now=hours(50))
     assert phase_of(scheduled) == Phase.VALIDATION
     assert "nada que votar" in caplog.text
 
 
 def test_draft_and_cancelled_rounds_are_never_moved(draft, adam):
-    services.consultations_advance_due(now=hours(500))
+    cycle.rounds_advance_due(now=hours(500))
     assert phase_of(draft) == Phase.DRAFT
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_ticks_at_the_same_instant_make_one_transition(adam):
-    scheduled = services.consultation_schedule(consultation=make_round(), by=adam, now=NOW)
+    scheduled = cycle.round_schedule(consultation=make_round(), by=adam, now=NOW)
     barrier = threading.Barrier(4)
     results = []
 
     def tick():
         try:
             barrier.wait()
-            results.append(services.consultations_advance_due(now=hours(30)))
+            results.append(cycle.rounds_advance_due(now=hours(30)))
         finally:
             connection.close()
 
@@ -94,8 +95,8 @@ def test_two_ticks_at_the_same_instant_make_one_transition(adam):
 def test_the_next_round_job_creates_one_draft_from_the_last_rules(scheduled, settings):
     Consultation.objects.filter(pk=scheduled.pk).update(max_age=35, amount_usd=12000)
     with time_machine.travel(NOW, tick=False):
-        created = services.consultation_create_next()
-        assert services.consultation_create_next() is None
+        created = cycle.round_propose_next()
+        assert cycle.round_propose_next() is None
     assert (created.year, created.quarter, created.phase) == (2027, 2, Phase.DRAFT)
     assert created.name == "Consulta Popular 2027-II"
     assert created.max_age == 35 and created.amount_usd == 12000
@@ -114,7 +115,7 @@ def test_the_next_round_job_run_twice_at_once_creates_one_round():
     def propose():
         try:
             barrier.wait()
-            services.consultation_create_next(now=NOW)
+            cycle.round_propose_next(now=NOW)
         finally:
             connection.close()
 
@@ -132,7 +133,7 @@ def test_spokespeople_of_communes_taking_part_are_emailed_on_commit(
     services.commune_exclude(consultation=scheduled, commune=commune_b, by=adam, reason="Prueba")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.consultation_open_assemblies(consultation=scheduled, now=hours(1))
+        cycle.round_open_assemblies(consultation=scheduled, by=None, now=hours(1))
     assert [message.to for message in mail.outbox] == [["alice@example.org"]]
     assert "Asambleas" in mail.outbox[0].subject
 
@@ -147,10 +148,10 @@ def test_residents_who_opted_in_hear_when_voting_opens(
     quiet = make_user("quiet@example.org")
     make_resident(council_a, "V-5050505", "Votante Callado", user=quiet)
     approve_projects(scheduled, commune_a, 2)
-    services.consultations_advance_due(now=hours(30))
+    cycle.rounds_advance_due(now=hours(30))
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.consultations_advance_due(now=hours(48))
+        cycle.rounds_advance_due(now=hours(48))
     recipients = sorted(address for message in mail.outbox for address in message.to)
     assert recipients == ["alice@example.org", "eager@example.org"]
 
@@ -178,7 +179,7 @@ def test_a_real_worker_and_beat_open_a_round_on_their_own(adam, settings, tmp_pa
         voting_closes_at=now + datetime.timedelta(days=40, hours=10),
         tally_deadline_at=now + datetime.timedelta(days=43),
     )
-    services.consultation_schedule(consultation=round_, by=adam, now=now)
+    cycle.round_schedule(consultation=round_, by=adam, now=now)
     app.control.purge()
     beat = subprocess.Popen(
         [

@@ -46,15 +46,15 @@ def form_data(**overrides):
 
 def test_the_admin_creates_next_quarters_round_edits_and_schedules_it(client, adam):
     client.force_login(adam)
-    response = client.post(reverse("consultations:round-list"))
+    response = client.post(reverse("cycle:round-list"))
     draft = Consultation.objects.get()
-    assert response["Location"] == reverse("consultations:round-detail", args=[draft.pk])
-    response = client.post(reverse("consultations:round-edit", args=[draft.pk]), form_data())
+    assert response["Location"] == reverse("cycle:round-detail", args=[draft.pk])
+    response = client.post(reverse("cycle:round-edit", args=[draft.pk]), form_data())
     assert response.status_code == 302
-    client.post(reverse("consultations:round-schedule", args=[draft.pk]))
+    client.post(reverse("cycle:round-schedule", args=[draft.pk]))
     draft.refresh_from_db()
     assert draft.phase == Phase.SCHEDULED
-    page = client.get(reverse("consultations:round-detail", args=[draft.pk])).content.decode()
+    page = client.get(reverse("cycle:round-detail", args=[draft.pk])).content.decode()
     assert "Programada" in page and "La consulta pasará sola a «Asambleas»" in page
     assert adam.email in page  # the timeline says who scheduled it
 
@@ -63,7 +63,7 @@ def test_editing_explains_problems_in_spanish_and_saves_nothing(client, adam):
     draft = make_round()
     client.force_login(adam)
     response = client.post(
-        reverse("consultations:round-edit", args=[draft.pk]),
+        reverse("cycle:round-edit", args=[draft.pk]),
         form_data(winners_per_commune=2, max_age="12"),
     )
     page = response.content.decode()
@@ -75,14 +75,14 @@ def test_editing_explains_problems_in_spanish_and_saves_nothing(client, adam):
 def test_a_scheduling_refusal_is_shown_to_the_admin(client, adam):
     draft = make_round(voting_opens_at=None)
     client.force_login(adam)
-    page = client.post(reverse("consultations:round-schedule", args=[draft.pk]), follow=True)
+    page = client.post(reverse("cycle:round-schedule", args=[draft.pk]), follow=True)
     assert "Faltan fechas: apertura de la votación" in page.content.decode()
     assert Consultation.objects.get(pk=draft.pk).phase == Phase.DRAFT
 
 
 def test_moving_by_hand_asks_for_confirmation_and_a_reason(client, adam, scheduled):
     client.force_login(adam)
-    url = reverse("consultations:round-move", args=[scheduled.pk, "advance"])
+    url = reverse("cycle:round-move", args=[scheduled.pk, "advance"])
     confirm = client.get(url).content.decode()
     assert "¿Pasar la consulta a «Asambleas» ahora?" in confirm
     assert "Motivo" in client.post(url, {"reason": ""}).content.decode()
@@ -93,7 +93,7 @@ def test_moving_by_hand_asks_for_confirmation_and_a_reason(client, adam, schedul
 
 def test_cancelling_needs_a_confirmation(client, adam, scheduled):
     client.force_login(adam)
-    url = reverse("consultations:round-move", args=[scheduled.pk, "cancel"])
+    url = reverse("cycle:round-move", args=[scheduled.pk, "cancel"])
     client.post(url, {"reason": "Suspendida por lluvias"})
     assert Consultation.objects.get(pk=scheduled.pk).phase == Phase.CANCELLED
 
@@ -101,14 +101,14 @@ def test_cancelling_needs_a_confirmation(client, adam, scheduled):
 def test_the_admin_excludes_a_commune_by_its_code(client, adam, scheduled, commune_a, commune_b):
     client.force_login(adam)
     client.post(
-        reverse("consultations:round-exclude", args=[scheduled.pk]),
+        reverse("cycle:round-exclude", args=[scheduled.pk]),
         {"commune": commune_b.code, "reason": "Comuna suspendida por el registro"},
     )
     assert Exclusion.objects.get().commune == commune_b
-    page = client.get(reverse("consultations:round-detail", args=[scheduled.pk])).content.decode()
+    page = client.get(reverse("cycle:round-detail", args=[scheduled.pk])).content.decode()
     assert "Comuna suspendida por el registro" in page
     response = client.post(
-        reverse("consultations:round-exclude", args=[scheduled.pk]),
+        reverse("cycle:round-exclude", args=[scheduled.pk]),
         {"commune": "NO-EXISTE", "reason": "x"},
         follow=True,
     )
@@ -117,10 +117,7 @@ def test_the_admin_excludes_a_commune_by_its_code(client, adam, scheduled, commu
 
 def test_an_unknown_action_is_404(client, adam, scheduled):
     client.force_login(adam)
-    assert (
-        client.get(reverse("consultations:round-move", args=[scheduled.pk, "delete"])).status_code
-        == 404
-    )
+    assert client.get(reverse("cycle:round-move", args=[scheduled.pk, "delete"])).status_code == 404
 
 
 def test_the_home_page_shows_the_current_round(client, scheduled):
@@ -140,4 +137,4 @@ def test_readiness_is_read_in_a_constant_number_of_queries(
     )
     client.force_login(adam)
     with django_assert_max_num_queries(16):
-        client.get(reverse("consultations:round-detail", args=[scheduled.pk]))
+        client.get(reverse("cycle:round-detail", args=[scheduled.pk]))

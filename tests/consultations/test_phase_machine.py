@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from audit.models import AuditEntry
 from consultations import services
 from consultations.models import Consultation, Exclusion, PhaseTransition
+from cycle import services as cycle
 
 from .conftest import NOW, approve_projects, hours, make_round
 
@@ -18,7 +19,7 @@ def phase_of(consultation):
 
 
 def test_a_complete_draft_is_scheduled_and_the_move_recorded(draft, adam):
-    services.consultation_schedule(consultation=draft, by=adam, now=NOW)
+    cycle.round_schedule(consultation=draft, by=adam, now=NOW)
     assert phase_of(draft) == Phase.SCHEDULED
     transition = PhaseTransition.objects.get(consultation=draft)
     assert (transition.from_phase, transition.to_phase, transition.by) == (
@@ -43,7 +44,7 @@ def test_a_complete_draft_is_scheduled_and_the_move_recorded(draft, adam):
 def test_a_draft_with_a_problem_is_not_scheduled(adam, changes, message):
     draft = make_round(**changes)
     with pytest.raises(ValidationError) as raised:
-        services.consultation_schedule(consultation=draft, by=adam, now=NOW)
+        cycle.round_schedule(consultation=draft, by=adam, now=NOW)
     assert any(message in text for text in raised.value.messages)
     assert phase_of(draft) == Phase.DRAFT
     assert not PhaseTransition.objects.exists()
@@ -58,27 +59,27 @@ def test_dates_out_of_order_are_explained(db):
 
 def test_only_a_cycle_admin_schedules(draft, mina):
     with pytest.raises(PermissionDenied):
-        services.consultation_schedule(consultation=draft, by=mina, now=NOW)
+        cycle.round_schedule(consultation=draft, by=mina, now=NOW)
     assert phase_of(draft) == Phase.DRAFT
 
 
 def test_the_job_does_not_move_a_round_before_its_date(scheduled):
     with pytest.raises(ValidationError, match="no ha llegado"):
-        services.consultation_open_assemblies(consultation=scheduled, now=hours(0.5))
+        cycle.round_open_assemblies(consultation=scheduled, by=None, now=hours(0.5))
     assert phase_of(scheduled) == Phase.SCHEDULED
 
 
 def test_a_transition_from_the_wrong_phase_is_refused(scheduled):
     with pytest.raises(ValidationError, match="no puede pasar"):
-        services.consultation_open_voting(consultation=scheduled, now=hours(49))
+        cycle.round_open_voting(consultation=scheduled, by=None, now=hours(49))
     assert phase_of(scheduled) == Phase.SCHEDULED
     assert PhaseTransition.objects.filter(consultation=scheduled).count() == 1
 
 
 def test_a_person_moves_a_round_early_only_with_a_reason(scheduled, adam):
     with pytest.raises(ValidationError, match="por qué"):
-        services.consultation_open_assemblies(consultation=scheduled, by=adam, reason=" ", now=NOW)
-    services.consultation_open_assemblies(
+        cycle.round_open_assemblies(consultation=scheduled, by=adam, reason=" ", now=NOW)
+    cycle.round_open_assemblies(
         consultation=scheduled, by=adam, reason="Asambleas adelantadas por el ministerio", now=NOW
     )
     assert phase_of(scheduled) == Phase.ASSEMBLIES
@@ -86,12 +87,12 @@ def test_a_person_moves_a_round_early_only_with_a_reason(scheduled, adam):
 
 def test_only_a_cycle_admin_moves_a_round_by_hand(scheduled, mina):
     with pytest.raises(PermissionDenied):
-        services.consultation_open_assemblies(consultation=scheduled, by=mina, reason="x", now=NOW)
+        cycle.round_open_assemblies(consultation=scheduled, by=mina, reason="x", now=NOW)
 
 
 def _to_validation(consultation):
-    services.consultation_open_assemblies(consultation=consultation, now=hours(1))
-    services.consultation_open_validation(consultation=consultation, now=hours(24))
+    cycle.round_open_assemblies(consultation=consultation, by=None, now=hours(1))
+    cycle.round_open_validation(consultation=consultation, by=None, now=hours(24))
 
 
 def test_voting_opens_for_communes_with_two_approved_projects_and_leaves_the_rest_off(
@@ -100,7 +101,7 @@ def test_voting_opens_for_communes_with_two_approved_projects_and_leaves_the_res
     _to_validation(scheduled)
     approve_projects(scheduled, commune_a, 2)
     approve_projects(scheduled, commune_b, 1)
-    services.consultation_open_voting(consultation=scheduled, now=hours(48))
+    cycle.round_open_voting(consultation=scheduled, by=None, now=hours(48))
     assert phase_of(scheduled) == Phase.VOTING
     left_off = Exclusion.objects.get(consultation=scheduled)
     assert left_off.commune == commune_b and left_off.kind == Exclusion.Kind.NO_BALLOT
@@ -112,7 +113,7 @@ def test_voting_does_not_open_without_any_ballot(scheduled, commune_a):
     _to_validation(scheduled)
     approve_projects(scheduled, commune_a, 1)
     with pytest.raises(ValidationError, match="nada que votar"):
-        services.consultation_open_voting(consultation=scheduled, now=hours(48))
+        cycle.round_open_voting(consultation=scheduled, by=None, now=hours(48))
     assert phase_of(scheduled) == Phase.VALIDATION
     assert not Exclusion.objects.exists()
 
@@ -120,7 +121,7 @@ def test_voting_does_not_open_without_any_ballot(scheduled, commune_a):
 def test_rules_and_voting_dates_freeze_once_voting_opens(scheduled, commune_a, adam):
     _to_validation(scheduled)
     approve_projects(scheduled, commune_a, 3)
-    services.consultation_open_voting(consultation=scheduled, now=hours(48))
+    cycle.round_open_voting(consultation=scheduled, by=None, now=hours(48))
     with pytest.raises(ValidationError, match="ya no pueden cambiar"):
         services.consultation_update(consultation=scheduled, by=adam, changes={"min_age": 16})
     with pytest.raises(ValidationError, match="ya no pueden cambiar"):
@@ -153,16 +154,14 @@ def test_an_update_that_breaks_the_rules_changes_nothing(scheduled, adam):
 def test_the_count_and_the_publication_follow_their_dates(scheduled, commune_a):
     _to_validation(scheduled)
     approve_projects(scheduled, commune_a, 2)
-    services.consultation_open_voting(consultation=scheduled, now=hours(48))
+    cycle.round_open_voting(consultation=scheduled, by=None, now=hours(48))
     with pytest.raises(ValidationError):
-        services.consultation_close_voting(consultation=scheduled, now=hours(57))
-    services.consultation_close_voting(consultation=scheduled, now=hours(58))
+        cycle.round_close_voting(consultation=scheduled, by=None, now=hours(57))
+    cycle.round_close_voting(consultation=scheduled, by=None, now=hours(58))
     with pytest.raises(ValidationError):  # nothing to publish before the count
-        services.consultation_publish(consultation=scheduled, now=hours(120))
-    from voting.counting import consultation_count
-
-    consultation_count(consultation_id=scheduled.pk)
-    services.consultation_publish(consultation=scheduled, now=hours(120))
+        cycle.round_publish(consultation=scheduled, by=None, now=hours(120))
+    cycle.round_count(consultation_id=scheduled.pk)
+    cycle.round_publish(consultation=scheduled, by=None, now=hours(120))
     assert phase_of(scheduled) == Phase.PUBLISHED
     assert [t.to_phase for t in scheduled.transitions.all()] == [
         "scheduled",
@@ -176,19 +175,19 @@ def test_the_count_and_the_publication_follow_their_dates(scheduled, commune_a):
 
 def test_a_round_is_cancelled_with_a_reason_but_never_once_published(scheduled, adam):
     with pytest.raises(ValidationError, match="por qué"):
-        services.consultation_cancel(consultation=scheduled, by=adam, reason="")
-    services.consultation_cancel(consultation=scheduled, by=adam, reason="Emergencia nacional")
+        cycle.round_cancel(consultation=scheduled, by=adam, reason="")
+    cycle.round_cancel(consultation=scheduled, by=adam, reason="Emergencia nacional")
     assert phase_of(scheduled) == Phase.CANCELLED
     with pytest.raises(ValidationError):
-        services.consultation_cancel(consultation=scheduled, by=adam, reason="otra vez")
+        cycle.round_cancel(consultation=scheduled, by=adam, reason="otra vez")
     with pytest.raises(ValidationError):
-        services.consultation_open_assemblies(consultation=scheduled, now=hours(2))
+        cycle.round_open_assemblies(consultation=scheduled, by=None, now=hours(2))
 
 
 def test_a_published_round_cannot_be_cancelled(adam, commune_a):
     published = make_round(phase=Phase.PUBLISHED)
     with pytest.raises(ValidationError, match="publicada"):
-        services.consultation_cancel(consultation=published, by=adam, reason="x")
+        cycle.round_cancel(consultation=published, by=adam, reason="x")
 
 
 def test_the_admin_excludes_a_commune_with_a_reason(scheduled, commune_a, commune_b, adam):

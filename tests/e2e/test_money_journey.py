@@ -15,6 +15,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from accounts.models import StaffRole, User
+from cycle import services as cycle
 from funding import services
 from funding.models import (
     ClosingReport,
@@ -40,7 +41,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def agua(published, commune_a):  # noqa: F811
-    services.allocations_for_round(consultation_id=published.pk)
+    cycle.round_allocate(consultation_id=published.pk)
     return published.projects.get(commune=commune_a, title="Agua potable")
 
 

@@ -9,9 +9,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import StaffRole
-from consultations import services as rounds
 from consultations.models import Consultation
-from voting import counting, services, tables
+from cycle import services as cycle
+from voting import services, tables
 from voting.models import BookConflict, ProjectResult, TallySheet, VotingBookEntry
 
 from ..communes.test_uploads import tiny_pdf
@@ -121,8 +121,8 @@ def test_officers_mark_three_voters_enter_the_sheet_twice_and_it_is_published(
     assert TallySheet.objects.get().status == "accepted"
 
     # Counted and published: the commune's result includes the table.
-    counting.consultation_count(consultation_id=consultation.pk)
-    rounds.consultation_publish(
+    cycle.round_count(consultation_id=consultation.pk)
+    cycle.round_publish(
         consultation=consultation, by=admin, reason="Actas verificadas", now=timezone.now()
     )
     agua = ProjectResult.objects.get(consultation=consultation, project__title="Agua potable")

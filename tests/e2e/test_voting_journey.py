@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from voting import counting
+from cycle import services as cycle
 
 from ..voting.conftest import close_now, live_round_for, make_voter
 from .conftest import screenshot
@@ -35,7 +35,7 @@ def test_a_resident_votes_and_checks_the_receipt(phone, commune_a, commune_b, co
     screenshot(phone, "vote-receipt")
 
     close_now(consultation)
-    counting.consultation_count(consultation_id=consultation.pk)
+    cycle.round_count(consultation_id=consultation.pk)
 
     phone.goto(f"/consultas/{consultation.pk}/")
     phone.get_by_role("link", name="Verifica el comprobante de tu voto").click()

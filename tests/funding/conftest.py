@@ -1,7 +1,7 @@
 import pytest
 
 from accounts.models import StaffRole
-from funding import services
+from cycle import services as cycle
 
 from ..conftest import _spokesperson, make_staff
 from ..voting.conftest import voting_round  # noqa: F401 (fixtures)
@@ -11,7 +11,7 @@ from ..voting.test_results import published  # noqa: F401
 @pytest.fixture
 def funded(published):  # noqa: F811
     """The published round with its winners' allocations (commune A: "Agua potable")."""
-    services.allocations_for_round(consultation_id=published.pk)
+    cycle.round_allocate(consultation_id=published.pk)
     return published
 
 

@@ -13,6 +13,7 @@ from django.db import DatabaseError, transaction
 from accounts.models import StaffRole
 from audit.models import AuditEntry
 from communes.models import State
+from cycle import services as cycle
 from funding import services
 from funding.models import Allocation, Disbursement, FundingSource, LedgerEntry
 from funding.selectors import rounds_awaiting_allocations
@@ -78,7 +79,7 @@ def test_a_published_rounds_winners_get_their_allocation_once(funded, commune_a,
         (commune_b.code, Decimal("10000.00")),
     ]
     assert {a.source.kind for a in allocations} == {"national"}
-    assert services.allocations_for_round(consultation_id=funded.pk) == 0
+    assert cycle.round_allocate(consultation_id=funded.pk) == 0
     assert allocations.count() == 2 and LedgerEntry.objects.count() == 2
     assert rounds_awaiting_allocations() == []
     agua = funded.projects.get(commune=commune_a, title="Agua potable")
@@ -94,7 +95,7 @@ def test_the_rounds_rule_names_the_funder_of_each_rank(published, commune_a):
     )
     second = ProjectResult.objects.get(consultation=published, commune=commune_a, rank=2)
     ProjectResult.objects.filter(pk=second.pk).update(is_winner=True)
-    services.allocations_for_round(consultation_id=published.pk)
+    cycle.round_allocate(consultation_id=published.pk)
     allocation = Allocation.objects.get(project_id=second.project_id)
     assert allocation.source.kind == "state"
     assert allocation.source.state == commune_a.parish.municipality.state
@@ -333,9 +334,11 @@ def test_a_spokesperson_of_another_commune_cannot_touch_this_projects_money(agua
 
 
 def test_the_beat_allocates_a_newly_published_round(published, eager_tasks):
-    from funding.tasks import allocations_due_task
+    from cycle.tasks import round_allocate_task, rounds_advance_due_task
 
     assert rounds_awaiting_allocations() == [published.pk]
-    assert allocations_due_task.delay().get() == {published.pk: 2}
-    assert allocations_due_task.delay().get() == {}
+    rounds_advance_due_task.delay().get()
+    assert rounds_awaiting_allocations() == []
+    assert round_allocate_task.delay(published.pk).get() == 0
+    rounds_advance_due_task.delay().get()
     assert Allocation.objects.count() == 2

@@ -18,6 +18,7 @@ from PIL import Image
 
 from accounts.models import StaffRole
 from consultations.models import Consultation
+from cycle import services as cycle
 from funding import public_selectors, services
 from funding.models import LedgerEntry
 from voting.models import ProjectResult
@@ -86,7 +87,7 @@ def trail(published, commune_a, commune_b, council_b, fina, olga, mina):
 
     Commune B's winner (national fund, 10,000): nothing transferred. The government of Lara
     pledges 2,000 on day 5 and transfers it on day 20; B receipts 500 on day 21."""
-    services.allocations_for_round(consultation_id=published.pk, now=PUBLISHED_AT + HOUR)
+    cycle.round_allocate(consultation_id=published.pk, now=PUBLISHED_AT + HOUR)
     agua = published.projects.get(commune=commune_a, title="Agua potable")
     b_winner = ProjectResult.objects.get(commune=commune_b, is_winner=True).project
     national_a = agua.allocations.get(kind="allocation")

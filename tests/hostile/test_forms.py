@@ -133,15 +133,15 @@ def test_the_cycle_admins_forms_refuse_hostile_input(world):  # noqa: F811
     rnd = draft.pk
     _fuzz_as(
         world,
-        "consultations:round-list",
+        "cycle:round-list",
         CYCLE_ADMIN,
         {},
-        url=reverse("consultations:round-list"),
+        url=reverse("cycle:round-list"),
         examples=fuzz.FEW,
     )
     _fuzz_as(
         world,
-        "consultations:round-edit",
+        "cycle:round-edit",
         CYCLE_ADMIN,
         {
             "name": draft.name,
@@ -163,27 +163,27 @@ def test_the_cycle_admins_forms_refuse_hostile_input(world):  # noqa: F811
             "min_turnout_percent": "0",
             "quorum_first_call_percent": "10",
         },
-        url=reverse("consultations:round-edit", args=[rnd]),
+        url=reverse("cycle:round-edit", args=[rnd]),
     )
-    _fuzz_as(world, "consultations:round-schedule", CYCLE_ADMIN, {}, examples=fuzz.FEW)
+    _fuzz_as(world, "cycle:round-schedule", CYCLE_ADMIN, {}, examples=fuzz.FEW)
     _fuzz_as(
         world,
-        "consultations:round-exclude",
+        "cycle:round-exclude",
         CYCLE_ADMIN,
         {"commune": world["claim"].resident.council.commune.code, "reason": "Prueba"},
     )
     for action in ("cancel", "advance"):
         _fuzz_as(
             world,
-            "consultations:round-move",
+            "cycle:round-move",
             CYCLE_ADMIN,
             {"reason": "Por prueba"},
-            url=reverse("consultations:round-move", args=[rnd, action]),
+            url=reverse("cycle:round-move", args=[rnd, action]),
             examples=fuzz.FEW,
         )
     _fuzz_as(
         world,
-        "voting:urn-share",
+        "cycle:urn-share",
         CYCLE_ADMIN,
         {"share": "R1-1-2-00-0000"},
     )
@@ -463,9 +463,9 @@ def test_the_probes_cover_every_form_of_ours(world):  # noqa: F811
         "set_language",
         "accounts:voting-notice",
         "communes:claim-decide",
-        "consultations:round-schedule",
-        "consultations:round-exclude",
-        "voting:urn-share",
+        "cycle:round-schedule",
+        "cycle:round-exclude",
+        "cycle:urn-share",
         "consultations:assembly-create",
         "consultations:problem-add",
         "consultations:problem-move",

@@ -62,7 +62,7 @@ def test_filters_searches_and_lookups_refuse_hostile_queries(world):  # noqa: F8
             },
         ),
         "communes:claims-queue": (SPOKESPERSON_A_EXECUTIVE, {"page": "1"}),
-        "consultations:round-detail": (CYCLE_ADMIN, {"page": "1"}),
+        "cycle:round-detail": (CYCLE_ADMIN, {"page": "1"}),
         "consultations:validation-queue": (
             MINISTRY_STAFF,
             {
@@ -208,7 +208,7 @@ def test_codes_and_numbers_in_addresses_are_refused_cleanly(funded, world):  # n
         (ANONYMOUS, "voting:results-commune", lambda c: [pk, c]),
         (ANONYMOUS, "voting:urn-receipts", lambda c: [pk, c]),
         (SPOKESPERSON_A_EXECUTIVE, "funding:commune-money", lambda c: [c]),
-        (CYCLE_ADMIN, "consultations:round-move", lambda c: [live, c]),
+        (CYCLE_ADMIN, "cycle:round-move", lambda c: [live, c]),
     ]
     for role, name, args in addresses:
         client = _client(people[role] if role != ANONYMOUS else None)

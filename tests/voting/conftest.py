@@ -3,8 +3,8 @@ import datetime
 import pytest
 
 from communes.models import Resident
-from consultations import services as rounds
 from consultations.models import Project
+from cycle import services as cycle
 
 from ..conftest import make_resident, make_user
 from ..consultations.conftest import NOW, hours, make_round
@@ -30,8 +30,8 @@ def ballot_of(consultation, commune, titles=("Agua potable", "Cancha", "Alumbrad
 
 
 def open_voting(consultation, adam):
-    rounds.consultation_schedule(consultation=consultation, by=adam, now=NOW)
-    rounds.consultations_advance_due(now=hours(48))
+    cycle.round_schedule(consultation=consultation, by=adam, now=NOW)
+    cycle.rounds_advance_due(now=hours(48))
     consultation.refresh_from_db()
     assert consultation.phase == "voting"
     return consultation
@@ -39,7 +39,7 @@ def open_voting(consultation, adam):
 
 def close_voting(consultation):
     """Move the round to counting as the tick would (the count itself is run by the caller)."""
-    rounds.consultations_advance_due(now=hours(58))
+    cycle.rounds_advance_due(now=hours(58))
     consultation.refresh_from_db()
     assert consultation.phase == "counting"
     return consultation

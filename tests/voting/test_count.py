@@ -5,8 +5,8 @@ import hashlib
 import pytest
 from django.core.exceptions import ValidationError
 
-from consultations import services as rounds
 from consultations.models import Consultation, Problem
+from cycle import services as cycle
 from voting import counting, services, urn
 from voting.models import CommuneResult, Count, ProjectResult
 
@@ -40,7 +40,7 @@ def test_votes_ranked_and_winner_marked(voting_round, council_a, council_b):
     cast(voting_round, council_a, [0, 1, 1, 2, 1])
     cast(voting_round, council_b, [2, 2], start=100)
     close_voting(voting_round)
-    count = counting.consultation_count(consultation_id=voting_round.pk)
+    count = cycle.round_count(consultation_id=voting_round.pk)
     assert (count.status, count.ballots, count.problems) == ("done", 7, [])
     a = [
         row[:4]
@@ -62,7 +62,7 @@ def test_the_three_totals_agree_after_many_voters(voting_round, council_a, counc
     cast(voting_round, council_a, [n % 3 for n in range(40)])
     cast(voting_round, council_b, [n % 2 for n in range(25)], start=100)
     close_voting(voting_round)
-    counting.consultation_count(consultation_id=voting_round.pk)
+    cycle.round_count(consultation_id=voting_round.pk)
     for result in CommuneResult.objects.filter(consultation=voting_round):
         assert result.voting_book == result.urn == result.counted == result.votes
     assert sorted(CommuneResult.objects.values_list("votes", flat=True)) == [25, 40]
@@ -71,9 +71,9 @@ def test_the_three_totals_agree_after_many_voters(voting_round, council_a, counc
 def test_run_twice_gives_the_same_result(voting_round, council_a):
     cast(voting_round, council_a, [0, 1, 2, 0])
     close_voting(voting_round)
-    counting.consultation_count(consultation_id=voting_round.pk)
+    cycle.round_count(consultation_id=voting_round.pk)
     first = results(voting_round)
-    counting.consultation_count(consultation_id=voting_round.pk)
+    cycle.round_count(consultation_id=voting_round.pk)
     assert results(voting_round) == first
     assert Count.objects.count() == 1
 
@@ -102,7 +102,7 @@ def test_tie_broken_by_the_assemblys_priority(voting_round, council_a, alice):
         project.save(update_fields=["problem"])
     cast(voting_round, council_a, [0, 2])  # one vote each for the first and the third
     close_voting(voting_round)
-    counting.consultation_count(consultation_id=voting_round.pk)
+    cycle.round_count(consultation_id=voting_round.pk)
     winner = ProjectResult.objects.get(consultation=voting_round, is_winner=True)
     assert winner.project == projects[2]
     assert winner.tie_broken
@@ -118,7 +118,7 @@ def test_tie_broken_by_the_lot_anyone_can_recompute(adam, commune_a, council_a):
     open_voting(consultation, adam)
     projects = cast(consultation, council_a, [0, 1, 2])  # a three-way tie
     close_voting(consultation)
-    counting.consultation_count(consultation_id=consultation.pk)
+    cycle.round_count(consultation_id=consultation.pk)
     seed = consultation.urn.lot_seed  # published on the round's page when voting opened
 
     def lot(project):  # what anyone can compute from the seed, without our code
@@ -152,7 +152,7 @@ def test_no_winner_below_the_minimum_turnout(voting_round, council_a):
     make_resident(council_a, "V-30000001", "No votó")
     cast(voting_round, council_a, [0])  # 1 of the 2 residents of A: 50 %
     close_voting(voting_round)
-    counting.consultation_count(consultation_id=voting_round.pk)
+    cycle.round_count(consultation_id=voting_round.pk)
     result = CommuneResult.objects.get(commune=council_a.commune)
     assert result.void_reason
     assert not ProjectResult.objects.filter(commune=council_a.commune, is_winner=True).exists()
@@ -166,16 +166,16 @@ def test_the_count_waits_for_the_key_and_publishing_waits_for_the_count(
     key_file = urn.private_key_path(voting_round.pk)
     key = key_file.read_bytes()
     key_file.unlink()
-    count = counting.consultation_count(consultation_id=voting_round.pk)
+    count = cycle.round_count(consultation_id=voting_round.pk)
     assert count.status == "waiting_for_key"
-    assert rounds.consultations_awaiting_count() == [voting_round.pk]
+    assert counting.rounds_awaiting_count() == [voting_round.pk]
     with pytest.raises(ValidationError) as refused:
-        rounds.consultation_publish(consultation=voting_round, by=adam, reason="ya", now=hours(121))
+        cycle.round_publish(consultation=voting_round, by=adam, reason="ya", now=hours(121))
     assert refused.value.code == "count_not_done"
     key_file.write_bytes(key)
-    assert counting.consultation_count(consultation_id=voting_round.pk).status == "done"
-    assert rounds.consultations_awaiting_count() == []
-    rounds.consultations_advance_due(now=hours(121))
+    assert cycle.round_count(consultation_id=voting_round.pk).status == "done"
+    assert counting.rounds_awaiting_count() == []
+    cycle.rounds_advance_due(now=hours(121))
     voting_round.refresh_from_db()
     assert voting_round.phase == "published"
 
@@ -196,7 +196,7 @@ def test_a_ballot_that_does_not_open_breaks_the_agreement(voting_round, council_
         receipt=receipt, consultation=voting_round, commune=council_a.commune, sealed=sealed
     )
     close_voting(voting_round)
-    count = counting.consultation_count(consultation_id=voting_round.pk)
+    count = cycle.round_count(consultation_id=voting_round.pk)
     assert count.status == "discrepancy"
     assert "1 en el cuaderno de votación, 2 en la urna, 1 contadas" in count.problems[0]
     assert "1 boleta(s) sellada(s) no abrieron con la clave de la consulta" in count.problems[0]
@@ -207,7 +207,7 @@ def test_the_tick_counts_a_round_entering_counting(voting_round, council_a, eage
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
-        rounds.consultations_advance_due(now=hours(58))
+        cycle.rounds_advance_due(now=hours(58))
     assert Count.objects.get(consultation=voting_round).status == "done"
 
 

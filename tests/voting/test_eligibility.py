@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from communes.models import Commune
 from consultations.models import Consultation, Exclusion, Project
+from cycle import services as cycle
 from voting import services
 from voting.models import SealedBallot, VotingBookEntry
 
@@ -134,10 +135,9 @@ def test_never_for_a_project_not_approved(voting_round, council_a, commune_a):
 def test_not_before_voting_opens(adam, commune_a, council_a):
     consultation = make_round()
     ballot_of(consultation, commune_a)
-    from consultations import services as rounds
 
-    rounds.consultation_schedule(consultation=consultation, by=adam, now=hours(0))
-    rounds.consultations_advance_due(now=hours(47))
+    cycle.round_schedule(consultation=consultation, by=adam, now=hours(0))
+    cycle.rounds_advance_due(now=hours(47))
     consultation.refresh_from_db()
     assert consultation.phase == "validation"
     code, message = refusal(consultation, make_voter(council_a, 11), now=hours(47))

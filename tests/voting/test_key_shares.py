@@ -7,7 +7,8 @@ from django.test import TestCase
 from django.urls import reverse
 
 from consultations.services import rules_problems
-from voting import counting, services, urn
+from cycle import services as cycle
+from voting import services, urn
 from voting.models import Count
 
 from ..consultations.conftest import make_round
@@ -38,7 +39,7 @@ def shares_of(consultation) -> list[str]:
 def test_the_key_is_split_and_never_kept_whole(split_round):
     assert not urn.private_key_path(split_round.pk).exists()
     assert len(shares_of(split_round)) == 3
-    count = counting.consultation_count(consultation_id=split_round.pk)
+    count = cycle.round_count(consultation_id=split_round.pk)
     assert count.status == "waiting_for_key"
     assert "0 de las 2" in count.problems[0]
 
@@ -46,9 +47,9 @@ def test_the_key_is_split_and_never_kept_whole(split_round):
 def test_two_shares_of_three_count_the_round(split_round, adam, client, eager_tasks):
     shares = shares_of(split_round)
     client.force_login(adam)
-    detail = reverse("consultations:round-detail", args=[split_round.pk])
-    enter = reverse("voting:urn-share", args=[split_round.pk])
-    counting.consultation_count(consultation_id=split_round.pk)
+    detail = reverse("cycle:round-detail", args=[split_round.pk])
+    enter = reverse("cycle:urn-share", args=[split_round.pk])
+    cycle.round_count(consultation_id=split_round.pk)
     assert 'data-shares-entered="0"' in client.get(detail).content.decode()
 
     mistyped = shares[0][:-1] + ("0" if shares[0][-1] != "0" else "1")
@@ -74,7 +75,7 @@ def test_a_share_of_another_round_is_refused(split_round, adam):
     _other_public, other_private = urn.keypair()
     foreign = urn.shares_split(split_round.pk + 1, other_private, 2, 3)[0]
     with pytest.raises(ValidationError) as refused:
-        services.urn_share_add(consultation=split_round, text=foreign, by=adam)
+        cycle.round_key_share_add(consultation=split_round, text=foreign, by=adam)
     assert refused.value.code == "share_round"
 
 
@@ -82,8 +83,8 @@ def test_shares_that_do_not_rebuild_the_key_are_discarded(split_round, adam):
     _public, wrong = urn.keypair()
     forged = urn.shares_split(split_round.pk, wrong, 2, 3)
     for share in forged[:2]:
-        services.urn_share_add(consultation=split_round, text=share, by=adam)
-    count = counting.consultation_count(consultation_id=split_round.pk)
+        cycle.round_key_share_add(consultation=split_round, text=share, by=adam)
+    count = cycle.round_count(consultation_id=split_round.pk)
     assert count.status == "waiting_for_key"
     assert "no reconstruyen" in count.problems[0]
     assert urn.shares_kept(split_round.pk, 3) == {}
@@ -91,7 +92,9 @@ def test_shares_that_do_not_rebuild_the_key_are_discarded(split_round, adam):
 
 def test_only_the_cycle_admin_enters_shares(split_round, alice):
     with pytest.raises(Exception) as refused:
-        services.urn_share_add(consultation=split_round, text=shares_of(split_round)[0], by=alice)
+        cycle.round_key_share_add(
+            consultation=split_round, text=shares_of(split_round)[0], by=alice
+        )
     assert refused.type.__name__ == "PermissionDenied"
     assert cache.get(f"urn-share:{split_round.pk}:1") is None
 

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from communes.models import CommunalCouncil
-from consultations import services as rounds
 from consultations.models import Consultation
-from voting import counting, services
+from cycle import services as cycle
+from voting import services
 from voting.models import Count, ProjectResult
 
 from ..conftest import make_commune, make_resident
@@ -41,9 +41,9 @@ def non_voters(council, count: int, *, first: int) -> None:
 
 def count_and_publish(consultation, adam):
     close_voting(consultation)
-    count = counting.consultation_count(consultation_id=consultation.pk, now=hours(59))
+    count = cycle.round_count(consultation_id=consultation.pk, now=hours(59))
     assert count.status == Count.Status.DONE, count.problems
-    rounds.consultation_publish(
+    cycle.round_publish(
         consultation=consultation, by=adam, reason="Actas verificadas", now=PUBLISHED_AT
     )
     consultation.refresh_from_db()
@@ -77,7 +77,7 @@ def test_a_round_has_no_results_page_before_it_is_published(client, voting_round
     pk = voting_round.pk
     assert get(client, "results-round", pk).status_code == 404
     close_voting(voting_round)
-    counting.consultation_count(consultation_id=pk, now=hours(59))
+    cycle.round_count(consultation_id=pk, now=hours(59))
     for name, args in [
         ("results-round", [pk]),
         ("results-state", [pk, "01"]),

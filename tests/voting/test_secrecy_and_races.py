@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from cycle import services as cycle
 from voting import counting, urn
 from voting.models import CommuneResult, SealedBallot, VotingBookEntry
 
@@ -82,7 +83,7 @@ def test_many_voters_at_once_the_three_totals_agree(
     # Open the urn with the worker processes, as a national count would.
     monkeypatch.setattr(counting, "PARALLEL_FROM_PAGES", 0)
     settings.URN_COUNT_WORKERS = 2
-    count = counting.consultation_count(consultation_id=consultation.pk)
+    count = cycle.round_count(consultation_id=consultation.pk)
     assert (count.status, count.ballots) == ("done", 40)
     totals = {
         r.commune_id: (r.voting_book, r.urn, r.counted)
@@ -192,7 +193,7 @@ def test_the_database_joins_no_voter_to_a_choice(commune_a, commune_b, council_a
 
     # 5. With the key (the count), the choices are there, and only as totals per project.
     close_now(consultation)
-    counting.consultation_count(consultation_id=consultation.pk)
+    cycle.round_count(consultation_id=consultation.pk)
     assert dict(consultation.project_results.values_list("project_id", "votes")) == {
         projects[0].pk: 8,
         projects[1].pk: 4,

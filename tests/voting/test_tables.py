@@ -13,7 +13,8 @@ from accounts.models import StaffRole
 from audit.models import AuditEntry
 from communes.models import State
 from consultations.models import Consultation, Exclusion
-from voting import counting, services, tables
+from cycle import services as cycle
+from voting import services, tables
 from voting.models import (
     BookConflict,
     CommuneResult,
@@ -650,7 +651,7 @@ def test_the_count_adds_accepted_sheets_keeps_pending_communes_open_and_recounts
     review = enter(third, [1 if title == "Cancha" else 0 for title in order])
 
     close_voting(voting_round)
-    count = counting.consultation_count(consultation_id=voting_round.pk, now=hours(60))
+    count = cycle.round_count(consultation_id=voting_round.pk, now=hours(60))
     assert count.status == Count.Status.DONE
     result, projects = results_of(voting_round, commune_a)
     assert (result.voting_book, result.urn, result.counted) == (2, 2, 2)
@@ -659,7 +660,7 @@ def test_the_count_adds_accepted_sheets_keeps_pending_communes_open_and_recounts
     assert projects["Agua potable"] == (0, 3, 3, False)
     assert projects["Cancha"] == (2, 0, 2, False)  # no winner while a sheet is pending
     first_run = sorted(ProjectResult.objects.values_list("project_id", "votes", "rank"))
-    counting.consultation_count(consultation_id=voting_round.pk, now=hours(61))
+    cycle.round_count(consultation_id=voting_round.pk, now=hours(61))
     assert sorted(ProjectResult.objects.values_list("project_id", "votes", "rank")) == first_run
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -678,7 +679,7 @@ def test_the_count_adds_accepted_sheets_keeps_pending_communes_open_and_recounts
     assert Count.objects.get(consultation=voting_round).revision == 1
     # The full count gives the same result as the recount.
     recounted = sorted(ProjectResult.objects.values_list("project_id", "votes", "is_winner"))
-    counting.consultation_count(consultation_id=voting_round.pk, now=hours(71))
+    cycle.round_count(consultation_id=voting_round.pk, now=hours(71))
     assert sorted(ProjectResult.objects.values_list("project_id", "votes", "is_winner")) == (
         recounted
     )

@@ -4,7 +4,7 @@ import re
 
 from django.urls import reverse
 
-from voting import counting
+from cycle import services as cycle
 from voting.models import SealedBallot, VotingBookEntry
 
 from ..conftest import close_response
@@ -91,7 +91,7 @@ def test_receipt_check_and_the_urns_receipts(client, live_round, council_a):
     close_now(live_round)
     found = client.get(check, {"codigo": receipt.lower().replace("-", " ")}).content.decode()
     assert f'data-found="{council_a.commune.code}"' in found
-    counting.consultation_count(consultation_id=live_round.pk)
+    cycle.round_count(consultation_id=live_round.pk)
     found = client.get(check, {"codigo": receipt}).content.decode()
     assert 'data-found="' in found
     assert "Cancha" not in found  # the receipt says nothing about the choice
