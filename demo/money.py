@@ -16,6 +16,7 @@ from accounts.models import StaffRole, User
 from accounts.services import staff_role_grant
 from communes.models import Commune
 from consultations.models import Consultation, Project
+from cycle.services import round_allocate
 from funding import services as funding
 from funding.models import Disbursement, FundingSource, LedgerEntry, ProjectStatus
 from voting.models import ProjectResult
@@ -49,7 +50,7 @@ def money_seed(home: Commune, *, now: datetime.datetime) -> tuple[list[tuple[str
         .values_list("at", flat=True)
         .first()
     ) or past.tally_deadline_at
-    funding.allocations_for_round(consultation_id=past.pk, now=published + ALLOCATED_AFTER)
+    round_allocate(consultation_id=past.pk, now=published + ALLOCATED_AFTER)
     winners = [
         result.project
         for result in ProjectResult.objects.filter(consultation=past, is_winner=True)

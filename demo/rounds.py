@@ -2,9 +2,9 @@
 long, so the demo residents can vote whenever they try), and next quarter's proposed as a draft,
 so every cycle page has something real to show.
 
-A round moves only through the phase machine's services, each step at its own date (``now=``),
-as the cycle admin and the minute tick would have moved it: the admin schedules it, the tick does
-the rest. What happens inside a phase (assemblies, votes, tables) is written between the steps.
+A round moves only through the cycle's services, each step at its own date (``now=``), as the
+cycle admin and the minute tick would have moved it: the admin schedules it, the tick does the
+rest. What happens inside a phase (assemblies, votes, tables) is written between the steps.
 """
 
 import datetime
@@ -16,18 +16,17 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from consultations.models import Consultation
-from consultations.services import (
-    ROMAN,
-    consultation_close_voting,
-    consultation_create_next,
-    consultation_open_assemblies,
-    consultation_open_validation,
-    consultation_open_voting,
-    consultation_publish,
-    consultation_schedule,
-    proposed_dates,
+from consultations.services import ROMAN, proposed_dates
+from cycle.services import (
+    round_close_voting,
+    round_count,
+    round_open_assemblies,
+    round_open_validation,
+    round_open_voting,
+    round_propose_next,
+    round_publish,
+    round_schedule,
 )
-from voting.counting import consultation_count
 from voting.models import CommuneResult, Count, VotingBookEntry
 
 from . import tables, votes
@@ -73,7 +72,7 @@ def rounds_seed(rng: random.Random, *, now: datetime.datetime) -> list[str]:
         _current_round_vote(rng, current, now=now)
     current = Consultation.objects.get(pk=current.pk)
     tables.officer_on_duty_seed(current, now=now)
-    consultation_create_next(now=now)
+    round_propose_next(now=now)
     return _rounds_summary(past, current)
 
 
@@ -98,22 +97,18 @@ def _round_draft(
 def _round_to_validation(consultation: Consultation) -> None:
     """The admin schedules the draft; the tick opens the assemblies and then validation, each on
     its date."""
-    consultation_schedule(
+    round_schedule(
         consultation=consultation,
         by=account("admin"),
         now=consultation.assemblies_open_at - SCHEDULED_AHEAD,
     )
-    consultation_open_assemblies(
-        consultation=consultation, by=None, now=consultation.assemblies_open_at
-    )
-    consultation_open_validation(
-        consultation=consultation, by=None, now=consultation.validation_opens_at
-    )
+    round_open_assemblies(consultation=consultation, by=None, now=consultation.assemblies_open_at)
+    round_open_validation(consultation=consultation, by=None, now=consultation.validation_opens_at)
 
 
 def _voting_opened(consultation: Consultation) -> Consultation:
     """The tick opens voting on its date (the urn gets its keys); returns the round with its urn."""
-    consultation_open_voting(consultation=consultation, by=None, now=consultation.voting_opens_at)
+    round_open_voting(consultation=consultation, by=None, now=consultation.voting_opens_at)
     return Consultation.objects.select_related("urn").get(pk=consultation.pk)
 
 
@@ -124,11 +119,11 @@ def _past_round_vote(rng: random.Random, consultation: Consultation) -> None:
     closed = consultation.voting_closes_at
     favour = votes.online_votes_cast(rng, consultation, until=closed)
     assignments = tables.table_marks_seed(consultation)
-    consultation_close_voting(consultation=consultation, by=None, now=closed)
+    round_close_voting(consultation=consultation, by=None, now=closed)
     # The sheets are entered and decided before the count, which then adds them up.
     tables.tally_sheets_seed(consultation, assignments, favour, closed=closed)
-    consultation_count(consultation_id=consultation.pk, now=closed + COUNTED_AFTER)
-    consultation_publish(consultation=consultation, by=None, now=consultation.tally_deadline_at)
+    round_count(consultation_id=consultation.pk, now=closed + COUNTED_AFTER)
+    round_publish(consultation=consultation, by=None, now=consultation.tally_deadline_at)
 
 
 def _current_round_vote(rng: random.Random, consultation: Consultation, *, now) -> None:

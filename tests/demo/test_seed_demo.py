@@ -2,6 +2,7 @@
 counted results (online and at voting tables), one in voting for the demo accounts, with the demo
 polling officer at a table; and the published round's money. Safe to run twice."""
 
+import datetime
 import io
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import StaffRole, User
+from audit.models import AuditEntry
 from communes.models import (
     CommunalCouncil,
     Commune,
@@ -34,10 +36,12 @@ from funding.models import (
 )
 from voting.models import (
     CommuneResult,
+    Count,
     OfficerAssignment,
     ProjectResult,
     SealedBallot,
     TallySheet,
+    Urn,
     VotingBookEntry,
     VotingTable,
 )
@@ -134,6 +138,65 @@ def test_seed_demo_publishes_last_quarter_with_results_and_the_demo_residents_ca
         choice = ballot(consultation=current, commune_id=user.resident.council.commune_id)[0]
         receipt = vote_cast(consultation=current, user=user, project_id=choice.pk)
         assert SealedBallot.objects.filter(receipt=receipt, consultation=current).exists()
+
+
+def test_seed_demo_moves_its_rounds_through_the_cycle_each_step_on_its_date(db):
+    """No phase is set by hand: the cycle admin schedules each round and the tick's steps move it
+    on the round's own dates, each move audited, the urn opened with voting, the count run."""
+    output = io.StringIO()
+    call_command("seed_demo", stdout=output)
+    admin = User.objects.get(email="admin@demo.comunas.test")
+    past = Consultation.objects.get(phase="published")
+    current = Consultation.objects.get(phase="voting")
+    proposed = Consultation.objects.get(phase="draft")
+
+    def expected(round_, phases):
+        dates = [
+            round_.assemblies_open_at - datetime.timedelta(days=20),
+            round_.assemblies_open_at,
+            round_.validation_opens_at,
+            round_.voting_opens_at,
+            round_.voting_closes_at,
+            round_.tally_deadline_at,
+        ]
+        steps = [
+            "draft",
+            "scheduled",
+            "assemblies",
+            "validation",
+            "voting",
+            "counting",
+            "published",
+        ]
+        return [
+            (steps[index], steps[index + 1], dates[index], admin.pk if index == 0 else None)
+            for index in range(phases)
+        ]
+
+    def moves(round_):
+        return list(
+            round_.transitions.order_by("at").values_list("from_phase", "to_phase", "at", "by")
+        )
+
+    assert moves(past) == expected(past, 6)
+    assert moves(current) == expected(current, 4)
+    assert moves(proposed) == []
+    assert proposed.created_from == current  # proposed by the cycle from the latest round
+    for round_ in (past, current):
+        audited = AuditEntry.objects.filter(
+            action="consultation.enter_phase", object_id=str(round_.pk)
+        ).order_by("seq")
+        assert [entry.after["phase"] for entry in audited] == [
+            to_phase for _from, to_phase, _at, _by in moves(round_)
+        ]
+        assert Urn.objects.filter(consultation=round_).exists()
+    count = Count.objects.get(consultation=past)  # two hours after voting closed
+    assert count.status == "done"
+    assert count.finished_at == past.voting_closes_at + datetime.timedelta(hours=2)
+    printed = output.getvalue()
+    assert "demo-comunas-2026" in printed and "JBSWY3DPEHPK3PXPCOMUNAS2" in printed
+    for local in ("ministerio", "admin", "cofinanciador", "mesa", "vocera", "residente"):
+        assert f"{local}@demo.comunas.test" in printed
 
 
 def test_seed_demo_counts_the_past_rounds_tables_and_puts_the_demo_officer_at_a_table(db):
