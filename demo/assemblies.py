@@ -11,6 +11,7 @@ from django.utils import timezone
 from communes import files
 from communes.models import Commune, CommuneFile
 from consultations.models import Assembly, Consultation, Problem, Project
+from consultations.services import quorum_required
 
 from .documents import MINUTES_PDF
 from .names import PLACES, PROJECT_TITLES
@@ -49,7 +50,9 @@ def assemblies_seed(rng: random.Random, consultation: Consultation, *, statuses:
         councils = list(commune.councils.all())
         eligible = sum(council.residents.count() for council in councils)
         attendance = max(1, round(eligible * rng.uniform(0.25, 0.6)))
-        required = max(1, -(-eligible * 20 // 100))
+        required = quorum_required(
+            consultation=consultation, call=Assembly.Call.FIRST, eligible=eligible
+        )
         assembly = Assembly.objects.create(
             consultation=consultation,
             commune=commune,
