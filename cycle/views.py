@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import permissions
 from consultations import selectors
-from consultations import services as rounds
+from consultations import services as consultation_services
 from consultations.forms import ConsultationForm, ExclusionForm, ReasonForm
 from consultations.models import NEXT_PHASE, Consultation
 from voting.selectors import key_shares_status
@@ -58,7 +58,7 @@ def round_detail(request, pk):
         "key_shares": key_shares_status(consultation=consultation),
         "exclusions": selectors.consultation_exclusions(consultation=consultation),
         "exclusion_form": ExclusionForm(consultation=consultation),
-        "problems": rounds.rules_problems(consultation),
+        "problems": consultation_services.rules_problems(consultation),
     }
     return render(request, "cycle/round_detail.html", context)
 
@@ -67,11 +67,11 @@ def round_detail(request, pk):
 def round_edit(request, pk):
     _require_cycle_admin(request)
     consultation = selectors.consultation_get(pk=pk)
-    frozen = rounds.FROZEN_ONCE_VOTING if consultation.rules_frozen_at else ()
+    frozen = consultation_services.FROZEN_ONCE_VOTING if consultation.rules_frozen_at else ()
     form = ConsultationForm(request.POST or None, instance=consultation, frozen_fields=frozen)
     if request.method == "POST" and form.is_valid():
         try:
-            rounds.consultation_update(
+            consultation_services.consultation_update(
                 consultation=consultation, by=request.user, changes=form.changes()
             )
         except ValidationError as error:
@@ -136,7 +136,7 @@ def round_exclude(request, pk):
     form = ExclusionForm(request.POST, consultation=consultation)
     if form.is_valid():
         try:
-            rounds.commune_exclude(
+            consultation_services.commune_exclude(
                 consultation=consultation,
                 commune=form.cleaned_data["commune"],
                 by=request.user,
