@@ -1,6 +1,6 @@
 """Reads about rounds that pages share, in a fixed number of queries."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -16,6 +16,17 @@ LIVE_PHASES = [Phase.SCHEDULED, Phase.ASSEMBLIES, Phase.VALIDATION, Phase.VOTING
 def consultation_current() -> Consultation | None:
     """The round people are living through, if any (the most recent live one)."""
     return Consultation.objects.filter(phase__in=LIVE_PHASES).order_by("-year", "-quarter").first()
+
+
+def published_rounds() -> QuerySet[Consultation]:
+    """Published rounds, each with the moment it was published (``published_at``): the rounds
+    the public results and money trail show."""
+    published_at = PhaseTransition.objects.filter(
+        consultation=OuterRef("pk"), to_phase=Phase.PUBLISHED
+    ).values("at")[:1]
+    return Consultation.objects.filter(phase=Phase.PUBLISHED).annotate(
+        published_at=Subquery(published_at)
+    )
 
 
 def consultations_for_cycle_admin() -> QuerySet[Consultation]:

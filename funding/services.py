@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
@@ -23,6 +22,7 @@ import outbox
 from accounts import permissions
 from communes.services import commune_file_store
 from consultations.models import Consultation, Project
+from consultations.services import refuse
 from voting.models import ProjectResult
 
 from .models import (
@@ -42,10 +42,6 @@ from .models import (
 
 ZERO = Decimal("0.00")
 MAX_PHOTOS = 5
-
-
-def refuse(message: str, code: str):
-    raise ValidationError(message, code=code)
 
 
 def money(value, label: str) -> Decimal:

@@ -13,7 +13,6 @@ import random
 from dataclasses import dataclass
 
 import psycopg
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -24,7 +23,7 @@ import outbox
 from accounts import permissions
 from communes.models import Commune, Resident, age_on
 from consultations.models import Consultation, Exclusion, Project
-from consultations.services import years_before
+from consultations.services import refuse, years_before
 
 from . import urn as sealing
 from .models import SealedBallot, Urn, VotingBookEntry
@@ -120,10 +119,6 @@ class Voter:
     resident_id: int
     commune_id: int
     commune_name: str
-
-
-def refuse(message: str, code: str):
-    raise ValidationError(message, code=code)
 
 
 def within_voting_hours(consultation: Consultation, at: datetime.datetime) -> bool:

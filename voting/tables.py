@@ -27,7 +27,7 @@ from communes.cedula import cedula_mask, cedula_normalise
 from communes.models import Commune, Resident, age_on
 from communes.services import commune_file_store
 from consultations.models import Consultation, Exclusion, Project
-from consultations.services import participating_communes
+from consultations.services import participating_communes, refuse
 
 from .models import (
     BookConflict,
@@ -38,7 +38,7 @@ from .models import (
     VotingBookEntry,
     VotingTable,
 )
-from .services import refuse, voting_day, voting_hours, within_voting_hours
+from .services import voting_day, voting_hours, within_voting_hours
 
 # A mark made while the officer's page was offline is still taken this long after voting closed,
 # provided it was made while voting was open and the table's sheet has not been entered yet.
