@@ -4,9 +4,10 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from accounts import permissions
 from communes.models import Commune
 
-from .models import Consultation, Exclusion, PhaseTransition, Project
+from .models import Assembly, Consultation, Exclusion, PhaseTransition, Project
 from .services import NEXT_PHASE, PHASE_STARTS, participating_communes
 
 Phase = Consultation.Phase
@@ -93,8 +94,6 @@ def consultation_exclusions(*, consultation: Consultation) -> QuerySet[Exclusion
 
 def commune_round(*, commune: Commune, consultation: Consultation) -> dict:
     """A commune's part in a round: its assemblies (with problems), its proposals, its ballot."""
-    from .models import Assembly
-
     assemblies = list(
         Assembly.objects.filter(consultation=consultation, commune=commune)
         .select_related("minutes")
@@ -122,15 +121,9 @@ def rounds_of_commune(*, commune: Commune) -> QuerySet[Consultation]:
 
 def validation_queue(*, user, filters: dict) -> QuerySet[Project]:
     """Proposals for ministry staff, in their territory, filtered; a fixed number of queries."""
-    from accounts import permissions
-    from accounts.models import StaffRole
-
-    states = permissions.roles_of(user).staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
     projects = Project.objects.select_related(
         "consultation", "commune__parish__municipality__state", "problem__assembly__minutes"
-    )
-    if None not in states:
-        projects = projects.filter(commune__parish__municipality__state_id__in=list(states))
+    ).filter(permissions.projects_decidable_q(user))
     if filters.get("state"):
         projects = projects.filter(commune__parish__municipality__state=filters["state"])
     if filters.get("municipality"):
@@ -143,8 +136,6 @@ def validation_queue(*, user, filters: dict) -> QuerySet[Project]:
 
 def round_statistics(*, consultation: Consultation) -> dict:
     """How many communes held assemblies, and proposals by status, per state and per category."""
-    from .models import Assembly
-
     # "total" counts every proposal that was submitted (drafts are left out).
     by_status = {
         status: Count("pk", filter=Q(status=status))

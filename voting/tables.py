@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 import audit
 from accounts import permissions
 from accounts.models import StaffRole
+from accounts.services import staff_role_grant
 from communes.cedula import cedula_mask, cedula_normalise
 from communes.models import Commune, Resident, age_on
 from communes.services import commune_file_store
@@ -78,11 +79,7 @@ def officer_assign(
                 _("%(email)s already runs a table in this round.") % {"email": officer.email},
                 "already_assigned",
             )
-        _role, granted = StaffRole.objects.get_or_create(
-            user=officer, kind=StaffRole.Kind.POLLING_OFFICER, state=None
-        )
-        if granted:
-            permissions.roles_changed(officer)
+        staff_role_grant(user=officer, kind=StaffRole.Kind.POLLING_OFFICER, by=by)
         audit.record(
             actor=by,
             action="officer.assign",
