@@ -26,6 +26,7 @@ from consultations.models import Consultation, Project
 from consultations.services import participating_communes, residents_of_age
 
 from . import urn as sealing
+from .eligibility import voting_day
 from .models import (
     CommuneResult,
     Count,
@@ -34,7 +35,6 @@ from .models import (
     TallySheet,
     VotingBookEntry,
 )
-from .services import voting_day
 
 
 @dataclass
