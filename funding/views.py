@@ -6,7 +6,8 @@ social oversight flags what it doubts. The payers' side: the staff of a funding 
 reject and record transfers, co-funders pledge, and ministry staff answer flags, decide closing
 reports and reverse ledger entries.
 
-Each view parses a form, calls one service and renders: the services hold every rule (and ask
+Each view parses a form, asks ``accounts.permissions``, reads through ``funding.selectors`` (in a
+fixed number of queries) or calls one service, and renders: the services hold every rule (and ask
 ``accounts.permissions``); a refused form comes back with its message and status 422.
 """
 
