@@ -238,12 +238,20 @@ def _may_run_table(user, assignment) -> bool:
     )
 
 
+def _ministry_states_q(user, commune: str) -> Q:
+    """Rows whose commune (at the path ``commune``) lies in a state the user serves as ministry
+    staff: every row for national staff, none for anyone without the role."""
+    states = roles_of(user).staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
+    if None in states:
+        return Q()
+    return Q(**{f"{commune}__parish__municipality__state_id__in": list(states)})
+
+
 def tally_sheets_reviewable_q(user) -> Q:
     """The same rule as "voting.review_tally_sheets", as a filter on sheets and conflicts."""
-    states = roles_of(user).staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
-    if is_cycle_admin(user) or None in states:
+    if is_cycle_admin(user):
         return Q()
-    return Q(table__commune__parish__municipality__state_id__in=list(states))
+    return _ministry_states_q(user, "table__commune")
 
 
 def _may_see_own_tables(user, _obj=None) -> bool:
@@ -292,12 +300,24 @@ def _may_decide_projects(user, project) -> bool:
     )
 
 
+def projects_decidable_q(user) -> Q:
+    """The same rule as "consultations.decide_projects", as a filter on projects (the
+    validation queue)."""
+    return _ministry_states_q(user, "commune")
+
+
 def _may_see_validation_queue(user, _obj=None) -> bool:
     return roles_of(user).has_staff_role(StaffRole.Kind.MINISTRY_STAFF)
 
 
 def _may_manage_cycle(user, _obj=None) -> bool:
     return is_cycle_admin(user)
+
+
+def _may_see_commune_money(user, commune) -> bool:
+    """A commune's money pages (its funded projects, each one's workspace) are its
+    spokespeople's, whatever their unit; what each may do there has a rule of its own."""
+    return commune.pk in roles_of(user).spokesperson_units
 
 
 def _speaks_for(user, commune_id: int, units: set[str]) -> bool:
@@ -355,6 +375,58 @@ def payers_of(allocation):
     return people.filter(is_active=True).distinct()
 
 
+# Why one of a disbursement's payers may not decide it now; the services say each in words.
+OWN_REQUEST = "own_request"
+NOT_PENDING = "not_pending"
+APPROVED_TWICE = "approved_twice"
+NOT_APPROVED = "not_approved"
+
+
+def approval_refusal(user, disbursement) -> str | None:
+    """Why ``user``, a payer of ``disbursement``, may not approve it now (None: they may).
+
+    Whoever requests money never approves it; only a request still waiting is approved; and
+    each approval is a different person (reads the approvals: prefetch them for a page).
+    """
+    if disbursement.requested_by_id == user.pk:
+        return OWN_REQUEST
+    if disbursement.status != "requested":
+        return NOT_PENDING
+    if any(approval.by_id == user.pk for approval in disbursement.approvals.all()):
+        return APPROVED_TWICE
+    return None
+
+
+def rejection_refusal(user, disbursement) -> str | None:
+    """Why ``user``, a payer of ``disbursement``, may not reject it now (None: they may):
+    nobody decides their own request, and a transferred or rejected one is decided."""
+    if disbursement.requested_by_id == user.pk:
+        return OWN_REQUEST
+    if disbursement.status not in ("requested", "approved"):
+        return NOT_PENDING
+    return None
+
+
+def transfer_refusal(user, disbursement) -> str | None:
+    """Why ``user``, a payer of ``disbursement``, may not record its transfer now (None: they
+    may): only an approved request is transferred."""
+    if disbursement.status != "approved":
+        return NOT_APPROVED
+    return None
+
+
+def _may_approve(user, disbursement) -> bool:
+    return _may_pay(user, disbursement.allocation) and approval_refusal(user, disbursement) is None
+
+
+def _may_reject(user, disbursement) -> bool:
+    return _may_pay(user, disbursement.allocation) and rejection_refusal(user, disbursement) is None
+
+
+def _may_transfer(user, disbursement) -> bool:
+    return _may_pay(user, disbursement.allocation) and transfer_refusal(user, disbursement) is None
+
+
 def disbursements_payable_q(user) -> Q:
     """The same rule as "funding.pay", as a filter on disbursements (the payers' queue)."""
     roles = roles_of(user)
@@ -381,10 +453,7 @@ def _may_oversee(user, project=None) -> bool:
 
 def projects_overseen_q(user, path: str = "project") -> Q:
     """The same rule as "funding.oversee", as a filter (``path``: the way to the project)."""
-    states = roles_of(user).staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
-    if None in states:
-        return Q()
-    return Q(**{f"{path}__commune__parish__municipality__state_id__in": list(states)})
+    return _ministry_states_q(user, f"{path}__commune")
 
 
 def _may_see_payments(user, _obj=None) -> bool:
@@ -397,6 +466,14 @@ def _may_see_payments(user, _obj=None) -> bool:
 
 def _may_pledge(user, _obj=None) -> bool:
     return roles_of(user).has_staff_role(StaffRole.Kind.COFUNDER_STAFF)
+
+
+def pledge_sources_q(user) -> Q:
+    """The sources a co-funder pledges for, as a filter on funding sources: the same rule as
+    "funding.act_for_source" for the co-funders' sources (the national fund does not pledge)."""
+    if not roles_of(user).has_staff_role(StaffRole.Kind.COFUNDER_STAFF):
+        return Q(pk__in=[])
+    return Q(staff=user) & ~Q(kind="national")
 
 
 RULES = {
@@ -415,11 +492,15 @@ RULES = {
     "voting.run_table": _may_run_table,
     "voting.see_own_tables": _may_see_own_tables,
     "voting.review_tally_sheets": _may_review_tally_sheets,
+    "funding.see_commune_money": _may_see_commune_money,
     "funding.request_disbursement": _may_request_disbursement,
     "funding.report_spending": _may_report_spending,
     "funding.flag": _may_flag,
     "funding.act_for_source": _may_act_for_source,
     "funding.pay": _may_pay,
+    "funding.approve": _may_approve,
+    "funding.reject": _may_reject,
+    "funding.transfer": _may_transfer,
     "funding.oversee": _may_oversee,
     "funding.see_payments": _may_see_payments,
     "funding.pledge": _may_pledge,

@@ -1,11 +1,10 @@
 """Reads about rounds that pages share, in a fixed number of queries."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.models import StaffRole
 from communes.models import Commune
 
 from .models import (
@@ -32,6 +31,17 @@ def participating_communes(consultation: Consultation) -> QuerySet[Commune]:
 def consultation_current() -> Consultation | None:
     """The round people are living through, if any (the most recent live one)."""
     return Consultation.objects.filter(phase__in=LIVE_PHASES).order_by("-year", "-quarter").first()
+
+
+def published_rounds() -> QuerySet[Consultation]:
+    """Published rounds, each with the moment it was published (``published_at``): the rounds
+    the public results and money trail show."""
+    published_at = PhaseTransition.objects.filter(
+        consultation=OuterRef("pk"), to_phase=Phase.PUBLISHED
+    ).values("at")[:1]
+    return Consultation.objects.filter(phase=Phase.PUBLISHED).annotate(
+        published_at=Subquery(published_at)
+    )
 
 
 def consultations_for_cycle_admin() -> QuerySet[Consultation]:
@@ -125,12 +135,9 @@ def rounds_of_commune(*, commune: Commune) -> QuerySet[Consultation]:
 
 def validation_queue(*, user, filters: dict) -> QuerySet[Project]:
     """Proposals for ministry staff, in their territory, filtered; a fixed number of queries."""
-    states = permissions.roles_of(user).staff_scopes.get(StaffRole.Kind.MINISTRY_STAFF, frozenset())
     projects = Project.objects.select_related(
         "consultation", "commune__parish__municipality__state", "problem__assembly__minutes"
-    )
-    if None not in states:
-        projects = projects.filter(commune__parish__municipality__state_id__in=list(states))
+    ).filter(permissions.projects_decidable_q(user))
     if filters.get("state"):
         projects = projects.filter(commune__parish__municipality__state=filters["state"])
     if filters.get("municipality"):

@@ -13,12 +13,13 @@ import datetime
 import statistics
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from consultations.models import Consultation, PhaseTransition, Project
+from consultations.models import Consultation, Project
+from consultations.selectors import published_rounds
 
 from . import services
 from .models import (
@@ -51,16 +52,6 @@ LEDGER_BY = {
 # Rounds --------------------------------------------------------------------------------------
 
 
-def _published() -> QuerySet[Consultation]:
-    """Published rounds, each with the moment it was published (the result's date)."""
-    published_at = PhaseTransition.objects.filter(
-        consultation=OuterRef("pk"), to_phase=Consultation.Phase.PUBLISHED
-    ).values("at")[:1]
-    return Consultation.objects.filter(phase=Consultation.Phase.PUBLISHED).annotate(
-        published_at=Subquery(published_at)
-    )
-
-
 def money_rounds() -> list[dict]:
     """Published rounds with money promised, newest first, with their totals (two queries)."""
     promised = Allocation.objects.filter(project__consultation=OuterRef("pk"))
@@ -71,7 +62,7 @@ def money_rounds() -> list[dict]:
         .values("n")
     )
     rounds = list(
-        _published()
+        published_rounds()
         .filter(Exists(promised))
         .annotate(funded_projects=Subquery(funded_projects))
         .order_by("-year", "-quarter", "-pk")
@@ -103,7 +94,7 @@ def _empty_money() -> dict:
 
 def money_round_get(*, pk: int) -> Consultation:
     """A published round with the moment it was published; 404 otherwise (one query)."""
-    return get_object_or_404(_published(), pk=pk)
+    return get_object_or_404(published_rounds(), pk=pk)
 
 
 # One row per project and funder ------------------------------------------------------------

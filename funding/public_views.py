@@ -4,17 +4,14 @@ tracker by funder and state (with its downloads), and each funded project's page
 Open to everyone, signed in or not; nothing here names a person.
 """
 
-import json
-
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from consultations.models import Project
 from voting import charts as bar_charts
-from voting.results_views import csv_lines
+from voting.open_data import csv_lines, json_lines
 
 from . import charts
 from . import public_selectors as selectors
@@ -27,15 +24,12 @@ from .models import (
     ProjectStatus,
     SpendingReceipt,
 )
+from .services import usd
 
 # A list of every project is shown when a state is chosen, or when the choice holds few rows;
 # otherwise the projects still waiting the longest.
 ALL_ROWS_UP_TO = 200
 LONGEST_WAITS = 25
-
-
-def _usd(amount) -> str:
-    return number_format(amount, decimal_pos=2, force_grouping=True)
 
 
 def _series():
@@ -52,11 +46,11 @@ def _money_chart(chart_id: str, title: str, rows: list[dict]) -> charts.GroupedC
         chart_id=chart_id,
         title=title,
         desc="; ".join(
-            f"{row['name']}: " + ", ".join(f"{label} {_usd(row[key])} USD" for key, label in series)
+            f"{row['name']}: " + ", ".join(f"{label} {usd(row[key])} USD" for key, label in series)
             for row in rows
         ),
         series=series,
-        groups=[(row["name"], [(row[key], _usd(row[key])) for key, _l in series]) for row in rows],
+        groups=[(row["name"], [(row[key], usd(row[key])) for key, _l in series]) for row in rows],
     )
 
 
@@ -107,15 +101,6 @@ def money_round(request, pk):
     return render(request, "funding/public/round.html", context)
 
 
-def _json_lines(fields, rows):
-    yield "["
-    separator = "\n"
-    for row in rows:
-        yield separator + json.dumps({field: row[field] for field in fields}, ensure_ascii=False)
-        separator = ",\n"
-    yield "\n]\n"
-
-
 def _as_text(row: dict) -> dict:
     """Amounts as text with two decimals (exact, in JSON too), dates as ISO 8601."""
     out = dict(row)
@@ -136,7 +121,7 @@ def money_round_download(request, pk, kind):
             csv_lines(fields, rows), content_type="text/csv; charset=utf-8"
         )
     else:
-        response = StreamingHttpResponse(_json_lines(fields, rows), content_type="application/json")
+        response = StreamingHttpResponse(json_lines(fields, rows), content_type="application/json")
     filename = f"dinero-{consultation.pk}-proyectos.{kind}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -159,14 +144,14 @@ def money_project(request, pk):
         title=_("The project's money"),
         desc=_("Allocated %(allocated)s USD, disbursed %(disbursed)s USD, spent %(spent)s USD.")
         % {
-            "allocated": _usd(balance.allocated),
-            "disbursed": _usd(balance.disbursed),
-            "spent": _usd(balance.spent),
+            "allocated": usd(balance.allocated),
+            "disbursed": usd(balance.disbursed),
+            "spent": usd(balance.spent),
         },
         rows=[
-            (_("Allocated"), float(balance.allocated), _usd(balance.allocated), False),
-            (_("Disbursed"), float(balance.disbursed), _usd(balance.disbursed), True),
-            (_("Spent (receipts)"), float(balance.spent), _usd(balance.spent), False),
+            (_("Allocated"), float(balance.allocated), usd(balance.allocated), False),
+            (_("Disbursed"), float(balance.disbursed), usd(balance.disbursed), True),
+            (_("Spent (receipts)"), float(balance.spent), usd(balance.spent), False),
         ],
         scale_max=float(balance.allocated) or None,
     )

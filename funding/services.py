@@ -11,18 +11,19 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 import audit
 import outbox
 from accounts import permissions
 from communes.services import commune_file_store
 from consultations.models import Consultation, Project
+from consultations.services import refuse
 from voting.models import ProjectResult
 
 from .models import (
@@ -43,10 +44,6 @@ from .tasks import disbursement_notify_task
 
 ZERO = Decimal("0.00")
 MAX_PHOTOS = 5
-
-
-def refuse(message: str, code: str):
-    raise ValidationError(message, code=code)
 
 
 def money(value, label: str) -> Decimal:
@@ -79,37 +76,71 @@ class Balance:
     disbursed: Decimal
     spent: Decimal
 
+    @classmethod
+    def from_sums(cls, sums: dict[str, Decimal]) -> "Balance":
+        """From the net amount per kind a ledger's entries count as (see ``_sums_by``)."""
+        return cls(
+            allocated=sums.get("allocation", ZERO) + sums.get("pledge", ZERO),
+            approved=sums.get("approval", ZERO),
+            disbursed=sums.get("transfer", ZERO),
+            spent=sums.get("receipt", ZERO),
+        )
 
-def _sums(entries) -> dict[str, Decimal]:
-    """Net amount per kind, a reversal counting against the kind of the entry it reverses."""
+    @property
+    def receipts_missing(self) -> Decimal:
+        """How much more must be receipted before the next request: receipts must cover the
+        configured share of the money already disbursed to the project."""
+        share = Decimal(str(settings.FUNDING_RECEIPTS_SHARE))
+        needed = (self.disbursed * share).quantize(CENT, rounding=ROUND_HALF_UP)
+        return max(ZERO, needed - self.spent)
+
+
+def _sums_by(entries, key: str) -> dict[int, dict[str, Decimal]]:
+    """Net amount per kind for each value of ``key`` (a project, an allocation), a reversal
+    counting against the kind of the entry it reverses: one query."""
     rows = (
         entries.annotate(counts_as=counts_as())
-        .values("counts_as")
+        .values(key, "counts_as")
         .annotate(total=Sum("amount_usd"))
         .order_by()
     )
-    return {row["counts_as"]: row["total"] for row in rows}
+    sums: dict[int, dict[str, Decimal]] = {}
+    for row in rows:
+        sums.setdefault(row[key], {})[row["counts_as"]] = row["total"]
+    return sums
+
+
+def project_balances(project_ids) -> dict[int, Balance]:
+    """Each project's balance, summed from the ledger in one query."""
+    project_ids = list(project_ids)
+    sums = _sums_by(LedgerEntry.objects.filter(project_id__in=project_ids), "project_id")
+    return {pk: Balance.from_sums(sums.get(pk, {})) for pk in project_ids}
 
 
 def project_balance(project_id: int) -> Balance:
-    sums = _sums(LedgerEntry.objects.filter(project_id=project_id))
-    return Balance(
-        allocated=sums.get("allocation", ZERO) + sums.get("pledge", ZERO),
-        approved=sums.get("approval", ZERO),
-        disbursed=sums.get("transfer", ZERO),
-        spent=sums.get("receipt", ZERO),
+    return project_balances([project_id])[project_id]
+
+
+def allocations_available(allocations) -> dict[int, Decimal]:
+    """What is left to request on each allocation: what it holds in the ledger, less every
+    request not rejected (pending, approved or transferred). Two queries."""
+    ids = [allocation.pk for allocation in allocations]
+    sums = _sums_by(LedgerEntry.objects.filter(allocation_id__in=ids), "allocation_id")
+    committed = dict(
+        Disbursement.objects.filter(allocation_id__in=ids)
+        .exclude(status=Disbursement.Status.REJECTED)
+        .values("allocation_id")
+        .annotate(total=Sum("amount_usd"))
+        .order_by()
+        .values_list("allocation_id", "total")
     )
+    return {
+        pk: Balance.from_sums(sums.get(pk, {})).allocated - committed.get(pk, ZERO) for pk in ids
+    }
 
 
 def allocation_available(allocation: Allocation) -> Decimal:
-    """What is left to request on an allocation: what it holds in the ledger, less every request
-    not rejected (pending, approved or transferred)."""
-    sums = _sums(LedgerEntry.objects.filter(allocation=allocation))
-    held = sums.get("allocation", ZERO) + sums.get("pledge", ZERO)
-    committed = allocation.disbursements.exclude(status=Disbursement.Status.REJECTED).aggregate(
-        total=Coalesce(Sum("amount_usd"), ZERO)
-    )["total"]
-    return held - committed
+    return allocations_available([allocation])[allocation.pk]
 
 
 def _ledger(**fields) -> LedgerEntry:
@@ -262,12 +293,8 @@ def pledge_create(
 
 
 def receipts_missing(project_id: int) -> Decimal:
-    """How much more must be receipted before the next request: receipts must cover the
-    configured share of the money already disbursed to the project."""
-    balance = project_balance(project_id)
-    share = Decimal(str(settings.FUNDING_RECEIPTS_SHARE))
-    needed = (balance.disbursed * share).quantize(CENT, rounding=ROUND_HALF_UP)
-    return max(ZERO, needed - balance.spent)
+    """How much more the project must receipt before its next request (Balance.receipts_missing)."""
+    return project_balance(project_id).receipts_missing
 
 
 def _notify(disbursement: Disbursement) -> None:
@@ -342,21 +369,32 @@ def _locked_disbursement(disbursement) -> Disbursement:
     )
 
 
+# What a payer is told when accounts.permissions says why they may not decide a request now.
+APPROVAL_REFUSALS = {
+    permissions.OWN_REQUEST: gettext_lazy("Nobody approves their own request."),
+    permissions.NOT_PENDING: gettext_lazy("This request is no longer waiting for approval."),
+    permissions.APPROVED_TWICE: gettext_lazy(
+        "You have approved it already; a second person of the paying source must."
+    ),
+}
+REJECTION_REFUSALS = {
+    permissions.OWN_REQUEST: gettext_lazy("Nobody decides their own request."),
+    permissions.NOT_PENDING: gettext_lazy("A transferred or rejected request cannot be rejected."),
+}
+TRANSFER_REFUSALS = {
+    permissions.NOT_APPROVED: gettext_lazy("Only an approved request can be transferred."),
+}
+
+
 def disbursement_approve(*, disbursement: Disbursement, by, now=None) -> Disbursement:
     """Staff of the paying source approve; above the threshold, two different people must."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = _locked_disbursement(disbursement)
         permissions.require(by, "funding.pay", locked.allocation)
-        if locked.requested_by_id == by.pk:
-            refuse(_("Nobody approves their own request."), "own_request")
-        if locked.status != Disbursement.Status.REQUESTED:
-            refuse(_("This request is no longer waiting for approval."), "not_pending")
-        if locked.approvals.filter(by=by).exists():
-            refuse(
-                _("You have approved it already; a second person of the paying source must."),
-                "approved_twice",
-            )
+        problem = permissions.approval_refusal(by, locked)
+        if problem is not None:
+            refuse(str(APPROVAL_REFUSALS[problem]), problem)
         DisbursementApproval.objects.create(disbursement=locked, by=by, at=now)
         count = locked.approvals.count()
         if count >= locked.approvals_needed:
@@ -391,10 +429,9 @@ def disbursement_reject(*, disbursement: Disbursement, by, reason: str, now=None
     with transaction.atomic():
         locked = _locked_disbursement(disbursement)
         permissions.require(by, "funding.pay", locked.allocation)
-        if locked.requested_by_id == by.pk:
-            refuse(_("Nobody decides their own request."), "own_request")
-        if locked.status not in (Disbursement.Status.REQUESTED, Disbursement.Status.APPROVED):
-            refuse(_("A transferred or rejected request cannot be rejected."), "not_pending")
+        problem = permissions.rejection_refusal(by, locked)
+        if problem is not None:
+            refuse(str(REJECTION_REFUSALS[problem]), problem)
         if locked.status == Disbursement.Status.APPROVED:
             approval = locked.ledger.get(kind=LedgerEntry.Kind.APPROVAL, reversed_by__isnull=True)
             _reverse(approval, reason=reason, by=by, now=now)
@@ -434,8 +471,9 @@ def disbursement_transfer_record(
     with transaction.atomic():
         locked = _locked_disbursement(disbursement)
         permissions.require(by, "funding.pay", locked.allocation)
-        if locked.status != Disbursement.Status.APPROVED:
-            refuse(_("Only an approved request can be transferred."), "not_approved")
+        problem = permissions.transfer_refusal(by, locked)
+        if problem is not None:
+            refuse(str(TRANSFER_REFUSALS[problem]), problem)
         if transferred_on < timezone.localdate(locked.requested_at):
             refuse(_("A transfer cannot be dated before its request."), "date")
         locked.status = Disbursement.Status.TRANSFERRED
@@ -596,9 +634,20 @@ def progress_add(
     return update
 
 
+def progress_status(project=None):
+    """A project's status as its latest progress update says it (not started without one), as
+    an expression on a query of projects (``project``: the reference to the project's id)."""
+    latest = (
+        ProgressUpdate.objects.filter(project=project if project is not None else OuterRef("pk"))
+        .order_by("-at", "-pk")
+        .values("status")[:1]
+    )
+    return Coalesce(Subquery(latest), Value(ProjectStatus.NOT_STARTED.value))
+
+
 def project_status(project_id: int) -> str:
-    latest = ProgressUpdate.objects.filter(project_id=project_id).values_list("status", flat=True)
-    return latest.first() or ProjectStatus.NOT_STARTED
+    statuses = Project.objects.filter(pk=project_id).values_list(progress_status(), flat=True)
+    return statuses.first() or ProjectStatus.NOT_STARTED
 
 
 def closing_report_submit(

@@ -6,7 +6,8 @@ social oversight flags what it doubts. The payers' side: the staff of a funding 
 reject and record transfers, co-funders pledge, and ministry staff answer flags, decide closing
 reports and reverse ledger entries.
 
-Each view parses a form, calls one service and renders: the services hold every rule (and ask
+Each view parses a form, asks ``accounts.permissions``, reads through ``funding.selectors`` (in a
+fixed number of queries) or calls one service, and renders: the services hold every rule (and ask
 ``accounts.permissions``); a refused form comes back with its message and status 422.
 """
 
@@ -15,7 +16,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,10 +24,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
-from communes.models import Commune
-from consultations.models import Consultation, Project
+from consultations.models import Project
 
-from . import services
+from . import selectors, services
 from .forms import (
     ClosingDecisionForm,
     ClosingReportForm,
@@ -42,16 +41,7 @@ from .forms import (
     ReverseForm,
     TransferForm,
 )
-from .models import (
-    Allocation,
-    ClosingReport,
-    Disbursement,
-    DisbursementApproval,
-    Flag,
-    FundingSource,
-    LedgerEntry,
-    ProjectStatus,
-)
+from .models import ClosingReport, Disbursement, ProjectStatus
 
 INVALID = 422
 
@@ -59,51 +49,17 @@ INVALID = 422
 # The commune's side ------------------------------------------------------------------------
 
 
-def _require_spokesperson_of(request, commune_id: int) -> None:
-    """The money pages of a commune are its spokespeople's; to anyone else they do not exist.
-    What each of them may do there, the services ask."""
-    if commune_id not in permissions.commune_ids_spoken_for(request.user):
-        raise Http404
-
-
-def _funded_projects(commune_id: int):
-    return (
-        Project.objects.filter(commune_id=commune_id)
-        .filter(Exists(Allocation.objects.filter(project=OuterRef("pk"))))
-        .select_related("consultation")
-        .order_by("-consultation__year", "-consultation__quarter", "title")
-    )
-
-
 @never_cache
 @login_required
 def commune_money(request, code):
     """Money of my commune: its funded projects, each with its balance."""
-    commune = get_object_or_404(
-        Commune.objects.select_related("parish__municipality__state"), code=code
-    )
-    _require_spokesperson_of(request, commune.pk)
-    projects = list(_funded_projects(commune.pk))
-    # A commune has a handful of funded projects (one or two a round): one sum each.
-    for project in projects:
-        project.balance = services.project_balance(project.pk)
-        project.current_status = ProjectStatus(services.project_status(project.pk)).label
+    commune = selectors.commune_for_money(user=request.user, code=code)
+    projects = selectors.commune_funded_projects(commune=commune)
     return render(request, "funding/commune_money.html", {"commune": commune, "projects": projects})
 
 
 def _workspace_project(request, pk) -> Project:
-    project = get_object_or_404(
-        Project.objects.select_related(
-            "consultation", "commune__parish__municipality__state"
-        ).filter(Exists(Allocation.objects.filter(project=OuterRef("pk")))),
-        pk=pk,
-    )
-    _require_spokesperson_of(request, project.commune_id)
-    return project
-
-
-def _allocations(project):
-    return project.allocations.select_related("source").order_by("created_at", "pk")
+    return selectors.workspace_project(user=request.user, pk=pk)
 
 
 def _flag_form(target: str, pk: int, data=None) -> FlagForm:
@@ -117,16 +73,12 @@ def _workspace(request, project, *, status=200, failed_flag=None, **forms):
     may_request = permissions.can(user, "funding.request_disbursement", project)
     may_report = permissions.can(user, "funding.report_spending", project)
     may_flag = permissions.can(user, "funding.flag", project)
-    allocations = list(_allocations(project))
-    for allocation in allocations:
-        allocation.available = services.allocation_available(allocation)
-    current_status = services.project_status(project.pk)
-    closing_reports = list(project.closing_reports.select_related("minutes"))
-    closing_open = any(report.status != ClosingReport.Status.RETURNED for report in closing_reports)
-    receipts = list(
-        project.receipts.select_related("file").prefetch_related("flags").order_by("-spent_on")
+    found = selectors.project_workspace(project=project)
+    current_status = found["status"]
+    closing_open = any(
+        report.status != ClosingReport.Status.RETURNED for report in found["closing_reports"]
     )
-    updates = list(project.progress_updates.prefetch_related("photos", "flags"))
+    receipts, updates = found["receipts"], found["updates"]
     if may_flag:
         for receipt in receipts:
             receipt.flag_form = _flag_form("receipt", receipt.pk)
@@ -140,22 +92,24 @@ def _workspace(request, project, *, status=200, failed_flag=None, **forms):
     context = {
         "project": project,
         "commune": project.commune,
-        "balance": services.project_balance(project.pk),
-        "allocations": allocations,
-        "receipts_missing": services.receipts_missing(project.pk),
+        "balance": found["balance"],
+        "allocations": found["allocations"],
+        "receipts_missing": found["receipts_missing"],
         "two_approvals_above": settings.FUNDING_TWO_APPROVALS_ABOVE_USD,
         "current_status": ProjectStatus(current_status).label,
-        "disbursements": project.disbursements.select_related("allocation__source")
-        .annotate(approval_count=Count("approvals"))
-        .order_by("-requested_at", "-pk"),
+        "disbursements": found["disbursements"],
         "receipts": receipts,
         "updates": updates,
-        "closing_reports": closing_reports,
+        "closing_reports": found["closing_reports"],
         "may_request": may_request,
         "may_report": may_report,
         "may_flag": may_flag,
         "request_form": forms.get("request_form")
-        or (DisbursementRequestForm(allocations=_allocations(project)) if may_request else None),
+        or (
+            DisbursementRequestForm(allocations=selectors.project_allocations(project))
+            if may_request
+            else None
+        ),
         "receipt_form": forms.get("receipt_form") or (ReceiptForm() if may_report else None),
         "progress_form": forms.get("progress_form") or (ProgressForm() if may_report else None),
         "closing_form": forms.get("closing_form")
@@ -185,7 +139,7 @@ def _workspace_url(project, anchor: str = "") -> str:
 def disbursement_request(request, pk):
     project = _workspace_project(request, pk)
     permissions.require(request.user, "funding.request_disbursement", project)
-    form = DisbursementRequestForm(request.POST, allocations=_allocations(project))
+    form = DisbursementRequestForm(request.POST, allocations=selectors.project_allocations(project))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -324,22 +278,11 @@ def payments(request):
     """Requests waiting for the payer's approval, approved ones waiting for the transfer, and the
     latest transfers."""
     permissions.require(request.user, "funding.see_payments")
-    mine = DisbursementApproval.objects.filter(disbursement=OuterRef("pk"), by=request.user)
-    found = (
-        Disbursement.objects.filter(permissions.disbursements_payable_q(request.user))
-        .select_related(
-            "project__commune__parish__municipality__state", "allocation__source", "requested_by"
-        )
-        .annotate(approval_count=Count("approvals"), approved_by_me=Exists(mine))
-    )
-    waiting = found.filter(status=Disbursement.Status.REQUESTED).order_by("requested_at", "pk")
-    approved = found.filter(status=Disbursement.Status.APPROVED).order_by("decided_at", "pk")
+    queue = selectors.payments_queue(user=request.user)
     context = {
-        "waiting": Paginator(waiting, 50).get_page(request.GET.get("page")),
-        "approved": Paginator(approved, 50).get_page(request.GET.get("approved")),
-        "transferred": found.filter(status=Disbursement.Status.TRANSFERRED).order_by(
-            "-transfer_recorded_at", "-pk"
-        )[:20],
+        "waiting": Paginator(queue["waiting"], 50).get_page(request.GET.get("page")),
+        "approved": Paginator(queue["approved"], 50).get_page(request.GET.get("approved")),
+        "transferred": queue["transferred"][:20],
         "may_pledge": permissions.can(request.user, "funding.pledge"),
         "may_oversee": permissions.can(request.user, "funding.oversee"),
     }
@@ -347,43 +290,29 @@ def payments(request):
 
 
 def _payable(request, pk) -> Disbursement:
-    disbursement = get_object_or_404(
-        Disbursement.objects.select_related(
-            "project__consultation",
-            "project__commune__parish__municipality__state",
-            "allocation__source",
-            "requested_by",
-            "rejected_by",
-            "transfer_recorded_by",
-        ),
-        pk=pk,
-    )
-    permissions.require(request.user, "funding.pay", disbursement.allocation)
-    return disbursement
+    return selectors.disbursement_for_payer(user=request.user, pk=pk)
 
 
 def _disbursement_page(request, disbursement, *, status=200, **forms):
-    approvals = list(disbursement.approvals.select_related("by"))
-    approved_by_me = any(approval.by_id == request.user.pk for approval in approvals)
-    pending = disbursement.status == Disbursement.Status.REQUESTED
+    user = request.user
+    found = selectors.disbursement_page(disbursement=disbursement)
+    # Why this payer may not approve it (if not): the page says it was their own request, or
+    # that they have approved it already.
+    approval_refusal = permissions.approval_refusal(user, disbursement)
     context = {
         "disbursement": disbursement,
         "project": disbursement.project,
-        "approvals": approvals,
-        "balance": services.project_balance(disbursement.project_id),
-        "receipts_missing": services.receipts_missing(disbursement.project_id),
-        "own_request": disbursement.requested_by_id == request.user.pk,
-        "may_approve": pending
-        and not approved_by_me
-        and disbursement.requested_by_id != request.user.pk,
-        "approved_by_me": approved_by_me,
+        "approvals": found["approvals"],
+        "balance": found["balance"],
+        "receipts_missing": found["receipts_missing"],
+        "own_request": approval_refusal == permissions.OWN_REQUEST,
+        "may_approve": permissions.can(user, "funding.approve", disbursement),
+        "approved_by_me": approval_refusal == permissions.APPROVED_TWICE,
         "approve_errors": forms.get("approve_errors", []),
         "reject_form": forms.get("reject_form") or RejectForm(),
-        "may_reject": disbursement.status
-        in (Disbursement.Status.REQUESTED, Disbursement.Status.APPROVED)
-        and disbursement.requested_by_id != request.user.pk,
+        "may_reject": permissions.can(user, "funding.reject", disbursement),
         "transfer_form": forms.get("transfer_form") or TransferForm(),
-        "may_transfer": disbursement.status == Disbursement.Status.APPROVED,
+        "may_transfer": permissions.can(user, "funding.transfer", disbursement),
     }
     return render(request, "funding/disbursement.html", context, status=status)
 
@@ -465,28 +394,15 @@ def disbursement_transfer(request, pk):
 # Co-funders' pledges -----------------------------------------------------------------------
 
 
-def _any_territory(sources) -> Q:
-    scope = Q(pk__in=[])
-    for source in sources:
-        scope |= source.communes_q()
-    return scope
-
-
 @never_cache
 @login_required
 def pledge(request):
     """A co-funder finds a ranked project of a published round in its territory (by commune)
     and pledges money to it, with a reason."""
     permissions.require(request.user, "funding.pledge")
-    acting_for = (
-        FundingSource.objects.filter(staff=request.user)
-        .exclude(kind=FundingSource.Kind.NATIONAL)
-        .order_by("name")
-    )
+    acting_for = selectors.pledge_sources(user=request.user)
     sources = list(acting_for)
-    ranked = Project.objects.filter(
-        consultation__phase=Consultation.Phase.PUBLISHED, result__isnull=False
-    ).select_related("consultation", "commune", "result")
+    ranked = selectors.pledgeable_projects()
     project_id = request.POST.get("project") or request.GET.get("project")
     project = None
     if project_id:
@@ -519,22 +435,16 @@ def pledge(request):
     query = search.cleaned_data["q"].strip() if search.is_valid() else ""
     found = None
     if query and sources:
-        communes = Commune.objects.filter(_any_territory(sources)).filter(
-            Q(code__iexact=query) | Q(name__icontains=query)
+        found = Paginator(selectors.pledge_search(sources=sources, query=query), 30).get_page(
+            request.GET.get("page")
         )
-        found = Paginator(
-            ranked.filter(commune__in=communes).order_by(
-                "-consultation__year", "-consultation__quarter", "commune__name", "result__rank"
-            ),
-            30,
-        ).get_page(request.GET.get("page"))
     context = {
         "sources": sources,
         "search": search,
         "query": query,
         "found": found,
         "project": project,
-        "pledges": _allocations(project) if project else None,
+        "pledges": selectors.project_allocations(project) if project else None,
         "form": form,
     }
     return render(request, "funding/pledge.html", context, status=status)
@@ -549,17 +459,8 @@ def oversight(request, *, status=200, failed=None):
     """Open flags, closing reports waiting for a decision, and the latest ledger movements of
     the staff member's states."""
     permissions.require(request.user, "funding.oversee")
-    overseen = permissions.projects_overseen_q(request.user)
-    flags = list(
-        Flag.objects.filter(overseen, answered_at__isnull=True)
-        .select_related("project__commune", "receipt__file", "update", "by")
-        .order_by("at")[:100]
-    )
-    reports = list(
-        ClosingReport.objects.filter(overseen, status=ClosingReport.Status.SUBMITTED)
-        .select_related("project__commune", "minutes")
-        .order_by("submitted_at")[:100]
-    )
+    found = selectors.oversight(user=request.user)
+    flags, reports = found["flags"], found["reports"]
     for flag in flags:
         flag.form = FlagAnswerForm(auto_id=f"flag-{flag.pk}-%s")
     for report in reports:
@@ -569,15 +470,10 @@ def oversight(request, *, status=200, failed=None):
         for item in flags if kind == "flag" else reports:
             if item.pk == pk:
                 item.form = form
-    movements = (
-        LedgerEntry.objects.filter(overseen)
-        .select_related("project__commune", "source", "by")
-        .order_by("-at", "-pk")
-    )
     context = {
         "flags": flags,
         "reports": reports,
-        "movements": Paginator(movements, 30).get_page(request.GET.get("page")),
+        "movements": Paginator(found["movements"], 30).get_page(request.GET.get("page")),
     }
     return render(request, "funding/oversight.html", context, status=status)
 
@@ -585,10 +481,7 @@ def oversight(request, *, status=200, failed=None):
 @login_required
 @require_POST
 def flag_answer(request, pk):
-    flag = get_object_or_404(
-        Flag.objects.select_related("project__commune__parish__municipality"), pk=pk
-    )
-    permissions.require(request.user, "funding.oversee", flag.project)
+    flag = selectors.flag_for_oversight(user=request.user, pk=pk)
     form = FlagAnswerForm(request.POST, auto_id=f"flag-{flag.pk}-%s")
     if form.is_valid():
         try:
@@ -604,10 +497,7 @@ def flag_answer(request, pk):
 @login_required
 @require_POST
 def closing_report_decide(request, pk):
-    report = get_object_or_404(
-        ClosingReport.objects.select_related("project__commune__parish__municipality"), pk=pk
-    )
-    permissions.require(request.user, "funding.oversee", report.project)
+    report = selectors.closing_report_for_oversight(user=request.user, pk=pk)
     form = ClosingDecisionForm(request.POST, auto_id=f"report-{report.pk}-%s")
     if form.is_valid():
         try:
@@ -625,28 +515,13 @@ def closing_report_decide(request, pk):
     return oversight(request, status=INVALID, failed=("report", report.pk, form))
 
 
-def _overseen_project(request, pk) -> Project:
-    project = get_object_or_404(
-        Project.objects.select_related("consultation", "commune__parish__municipality__state"),
-        pk=pk,
-    )
-    permissions.require(request.user, "funding.oversee", project)
-    return project
-
-
 @never_cache
 @login_required
 def project_ledger(request, pk, *, status=200, failed=None):
     """Every movement of a project's money, each reversible with a reason (a new entry)."""
-    project = _overseen_project(request, pk)
-    entries = list(
-        project.ledger.select_related(
-            "source", "by", "reverses", "reversed_by", "disbursement"
-        ).order_by("at", "pk")
-    )
+    project = selectors.project_for_oversight(user=request.user, pk=pk)
+    entries = selectors.project_ledger(project=project)
     for entry in entries:
-        reversed_already = getattr(entry, "reversed_by", None) is not None
-        entry.reversible = entry.kind != LedgerEntry.Kind.REVERSAL and not reversed_already
         if entry.reversible:
             entry.form = ReverseForm(auto_id=f"entry-{entry.pk}-%s")
             if failed is not None and failed[0] == entry.pk:
@@ -662,10 +537,7 @@ def project_ledger(request, pk, *, status=200, failed=None):
 @login_required
 @require_POST
 def ledger_reverse(request, pk):
-    entry = get_object_or_404(
-        LedgerEntry.objects.select_related("project__commune__parish__municipality"), pk=pk
-    )
-    permissions.require(request.user, "funding.oversee", entry.project)
+    entry = selectors.ledger_entry_for_oversight(user=request.user, pk=pk)
     form = ReverseForm(request.POST, auto_id=f"entry-{entry.pk}-%s")
     if form.is_valid():
         try:

@@ -26,6 +26,7 @@ from consultations.models import Consultation, Project
 from consultations.services import participating_communes, residents_of_age
 
 from . import urn as sealing
+from .eligibility import voting_day
 from .models import (
     CommuneResult,
     Count,
@@ -34,7 +35,6 @@ from .models import (
     TallySheet,
     VotingBookEntry,
 )
-from .services import voting_day
 
 
 @dataclass
@@ -170,11 +170,21 @@ def eligible_by_commune(consultation: Consultation) -> dict[int, int]:
     return {row["council__commune_id"]: row["n"] for row in rows}
 
 
-def _take_count_lock(consultation_id: int) -> bool:
+# A round's count and the recount of one of its communes never run at once: each takes this
+# advisory lock (transaction-level, keyed by the round) before touching the round's results.
+COUNT_LOCK = 7001
+
+
+def _count_lock(consultation_id: int, *, wait: bool) -> bool:
+    """Take the round's count lock: waiting for it, or (``wait=False``) only if it is free.
+    True when it is held (always, on the embedded database, which has one writer anyway)."""
     if connection.vendor != "postgresql":
         return True
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [7001, consultation_id])
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [COUNT_LOCK, consultation_id])
+            return True
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [COUNT_LOCK, consultation_id])
         return cursor.fetchone()[0]
 
 
@@ -198,7 +208,7 @@ def consultation_count(*, consultation_id: int, now=None) -> Count | None:
     now = now or timezone.now()
     started = time.monotonic()
     with transaction.atomic():
-        if not _take_count_lock(consultation_id):
+        if not _count_lock(consultation_id, wait=False):
             return None
         consultation = Consultation.objects.select_related("urn").get(pk=consultation_id)
         if consultation.phase != Consultation.Phase.COUNTING:
@@ -484,9 +494,7 @@ def commune_recount(*, consultation_id: int, commune_id: int, now=None) -> Commu
     """
     now = now or timezone.now()
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7001, consultation_id])
+        _count_lock(consultation_id, wait=True)
         count = (
             Count.objects.select_for_update()
             .filter(

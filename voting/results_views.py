@@ -5,9 +5,7 @@ voting.selectors (cached until the next publication or recount); the charts are 
 request from them, in the reader's language.
 """
 
-import csv
 import hashlib
-import json
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -21,6 +19,7 @@ from consultations.models import Project
 
 from . import charts, selectors
 from .models import SheetEvent, TallySheet
+from .open_data import csv_lines, json_lines
 
 CATEGORIES = dict(Project.Category.choices)
 SHEET_STATUSES = {
@@ -166,11 +165,6 @@ def results_commune(request, pk, code):
 # Open data ---------------------------------------------------------------------------------
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _download(request, consultation, *, rows, fields, name: str, kind: str):
     # The results change only with a new version: a client or proxy holding it need not fetch
     # it again.
@@ -184,7 +178,7 @@ def _download(request, consultation, *, rows, fields, name: str, kind: str):
         body = csv_lines(fields, rows)
         content_type = "text/csv; charset=utf-8"
     else:
-        body = _json_lines(fields, rows)
+        body = json_lines(fields, rows)
         content_type = "application/json"
     response = StreamingHttpResponse(body, content_type=content_type)
     filename = f"resultados-{consultation.pk}-{name}.{kind}"
@@ -192,31 +186,6 @@ def _download(request, consultation, *, rows, fields, name: str, kind: str):
     response["ETag"] = etag
     patch_cache_control(response, public=True, max_age=300)
     return response
-
-
-def _csv_value(value):
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return "" if value is None else value
-
-
-def csv_lines(fields, rows):
-    """CSV text line by line (for streaming): a header, then one line per row (a dict)."""
-    writer = csv.writer(_Echo(), lineterminator="\n")
-    yield writer.writerow(fields)
-    for row in rows:
-        yield writer.writerow([_csv_value(row[field]) for field in fields])
-
-
-def _json_lines(fields, rows):
-    yield "["
-    separator = "\n"
-    for row in rows:
-        yield separator + json.dumps({field: row[field] for field in fields}, ensure_ascii=False)
-        separator = ",\n"
-    yield "\n]\n"
 
 
 def results_projects_download(request, pk, kind):

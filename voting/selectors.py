@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404
 
 from communes.models import Commune, Municipality, State
 from consultations.models import Consultation, PhaseTransition
+from consultations.selectors import published_rounds
 
 from . import urn as sealing
 from .models import (
@@ -48,16 +49,12 @@ VOTERS = F("voting_book") + F("table_marks")
 
 
 def _published() -> QuerySet[Consultation]:
+    """Published rounds with what names the current version of their results."""
     transitions = PhaseTransition.objects.filter(consultation=OuterRef("pk"))
     return (
-        Consultation.objects.filter(phase=Consultation.Phase.PUBLISHED)
+        published_rounds()
         .select_related("urn", "count")
-        .annotate(
-            published_at=Subquery(
-                transitions.filter(to_phase=Consultation.Phase.PUBLISHED).values("at")[:1]
-            ),
-            last_transition=Subquery(transitions.order_by("-pk").values("pk")[:1]),
-        )
+        .annotate(last_transition=Subquery(transitions.order_by("-pk").values("pk")[:1]))
     )
 
 

@@ -9,23 +9,25 @@ append-only record, and an audit entry per vote would be one more row sharing th
 """
 
 import datetime
+import functools
 import random
 from dataclasses import dataclass
 
 import psycopg
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import audit
 from accounts import permissions
-from communes.models import CommunalCouncil, Commune, Resident, age_on
-from consultations.models import Consultation, Exclusion, Project
-from consultations.services import years_before
+from consultations.models import Consultation, Project
+from consultations.services import refuse
 
+from . import eligibility
 from . import urn as sealing
+from .eligibility import ONLINE
+from .eligibility import voting_day as voting_day  # the demo reads it here
 from .models import SealedBallot, Urn, VotingBookEntry
 
 
@@ -104,11 +106,6 @@ def urn_share_add(*, consultation: Consultation, text: str, by) -> int:
     return entered
 
 
-def voting_day(consultation: Consultation) -> datetime.date:
-    """The day ages are measured on: the day voting opens (local time)."""
-    return timezone.localdate(consultation.voting_opens_at)
-
-
 @dataclass(frozen=True)
 class Voter:
     """What the vote needs to know about a person, read in one query."""
@@ -118,133 +115,29 @@ class Voter:
     commune_name: str
 
 
-def refuse(message: str, code: str):
-    raise ValidationError(message, code=code)
-
-
-def within_voting_hours(consultation: Consultation, at: datetime.datetime) -> bool:
-    """Is ``at`` within the round's daily voting hours (local time)? Online and at tables."""
-    local = timezone.localtime(at).time()
-    return consultation.voting_hours_start <= local < consultation.voting_hours_end
-
-
-def voting_hours(consultation: Consultation) -> dict[str, str]:
-    """The daily hours as people read them, for the messages that name them."""
-    return {
-        "start": formats.time_format(consultation.voting_hours_start, "TIME_FORMAT"),
-        "end": formats.time_format(consultation.voting_hours_end, "TIME_FORMAT"),
-    }
-
-
-def _window_problem(consultation: Consultation, now: datetime.datetime) -> None:
-    if consultation.phase != Consultation.Phase.VOTING:
-        if consultation.phase in (Consultation.Phase.COUNTING, Consultation.Phase.PUBLISHED):
-            refuse(_("Voting in this round has closed."), "closed")
-        refuse(_("Voting in this round is not open."), "not_open")
-    if consultation.channels == Consultation.Channels.IN_PERSON:
-        refuse(_("This round is voted in person only, at a voting table."), "in_person_only")
-    if now < consultation.voting_opens_at:
-        refuse(
-            _("Voting opens on %(when)s.")
-            % {
-                "when": formats.date_format(
-                    timezone.localtime(consultation.voting_opens_at), "DATETIME_FORMAT"
-                )
-            },
-            "not_open",
-        )
-    if now >= consultation.voting_closes_at:
-        refuse(_("Voting in this round has closed."), "closed")
-    if not within_voting_hours(consultation, now):
-        refuse(
-            _("Voting is open from %(start)s to %(end)s. Please come back then.")
-            % voting_hours(consultation),
-            "outside_hours",
-        )
-
-
-# The voter, their commune, whether the commune is excluded from the round, whether they are
-# already in its voting book and (when a project is given) whether it is on their ballot: one
-# round trip. Raw SQL because this runs on every vote and the ORM's compiling cost more than the
-# query itself; the same statement works on SQLite. Table names come from the models.
-_VOTER = """
-SELECT r.id, r.verification, r.birth_date, c.id, c.name, c.status,
-    EXISTS (SELECT 1 FROM {exclusion} e
-            WHERE e.consultation_id = %(consultation)s AND e.commune_id = c.id),
-    EXISTS (SELECT 1 FROM {book} b
-            WHERE b.consultation_id = %(consultation)s AND b.resident_id = r.id),
-    EXISTS (SELECT 1 FROM {project} p
-            WHERE p.id = %(project)s AND p.consultation_id = %(consultation)s
-            AND p.commune_id = c.id AND p.status = %(approved)s)
-FROM {resident} r
-JOIN {council} cc ON cc.id = r.council_id
-JOIN {commune} c ON c.id = cc.commune_id
-WHERE r.user_id = %(user)s
-"""
-
-
-def _voter_row(consultation: Consultation, user_id: int, project_id: int | None):
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _VOTER.format(**_tables()),
-            {
-                "consultation": consultation.pk,
-                "user": user_id,
-                "project": project_id,
-                "approved": Project.Status.APPROVED.value,
-            },
-        )
-        return cursor.fetchone()
-
-
 def voter_check(*, consultation: Consultation, user, now=None, project_id: int | None = None):
-    """Who may vote in this round, or a ValidationError saying which condition failed.
+    """Who may vote in this round, or a ValidationError saying which condition failed (the rule
+    and its messages: voting.eligibility).
 
     With ``project_id``, also that the project is on the voter's ballot (checked last).
     """
     now = now or timezone.now()
-    _window_problem(consultation, now)
-    row = _voter_row(consultation, user.pk, project_id)
-    if row is None:
-        refuse(
-            _("Your account is not linked to a record of the census. Claim your record first."),
-            "no_resident",
+    eligibility.refuse_outside_window(consultation, now, ONLINE)
+    voter = eligibility.online_voter(consultation, user_id=user.pk, project_id=project_id)
+    if voter is None:
+        eligibility.refuse(eligibility.NO_RESIDENT, ONLINE)
+    if voter.reason:
+        eligibility.refuse(
+            voter.reason,
+            ONLINE,
+            commune=voter.commune_name,
+            **eligibility.age_params(consultation, voter.birth_date),
         )
-    resident_id, verification, birth_date, commune_id, commune_name, commune_status = row[:6]
-    excluded, voted, on_ballot = row[6:]
-    if verification != Resident.Verification.VERIFIED:
-        refuse(
-            _("Your census record has not been verified yet by your commune's spokespeople."),
-            "unverified",
-        )
-    if commune_status != Commune.Status.ACTIVE or excluded:
-        refuse(
-            _("Your commune, %(commune)s, is not on this round's vote.")
-            % {"commune": commune_name},
-            "commune_not_on_vote",
-        )
-    day = voting_day(consultation)
-    age = age_on(birth_date, day)
-    if age < consultation.min_age:
-        refuse(
-            _(
-                "You must be at least %(min)d years old on voting day (%(day)s); "
-                "you will be %(age)d."
-            )
-            % {"min": consultation.min_age, "day": formats.date_format(day), "age": age},
-            "too_young",
-        )
-    if consultation.max_age is not None and age > consultation.max_age:
-        refuse(
-            _("This round is for people up to %(max)d years old on voting day (%(day)s).")
-            % {"max": consultation.max_age, "day": formats.date_format(day)},
-            "too_old",
-        )
-    if voted:
-        refuse(_("You have already voted in this round. Each person votes once."), "already_voted")
-    if project_id is not None and not on_ballot:
-        refuse(_("That project is not on your commune's ballot."), "not_on_ballot")
-    return Voter(resident_id=resident_id, commune_id=commune_id, commune_name=commune_name)
+    return Voter(
+        resident_id=voter.resident_id,
+        commune_id=voter.commune_id,
+        commune_name=voter.commune_name,
+    )
 
 
 def ballot(*, consultation: Consultation, commune_id: int) -> list[Project]:
@@ -275,24 +168,17 @@ RETURNING receipt
 """
 
 
-# The whole vote in one statement when every rule holds (the usual case): the voter's rules as
-# in voter_check, the round still in voting (FOR SHARE, so closing waits for votes in flight),
-# the voting-book row unless the person is already in it, and only then the sealed ballot. When
-# it writes nothing, voter_check says why.
+# The whole vote in one statement when every rule holds (the usual case): the voter's
+# conditions (voting.eligibility's rule; whether they voted already is the book's unique key),
+# the round still in voting (FOR SHARE, so closing waits for votes in flight), the voting-book
+# row unless the person is already in it, and only then the sealed ballot. When it writes
+# nothing, voter_check says why.
 _CAST_CHECKED = """
 WITH voter AS (
     SELECT r.id AS resident_id, c.id AS commune_id
-    FROM {resident} r
-    JOIN {council} cc ON cc.id = r.council_id
-    JOIN {commune} c ON c.id = cc.commune_id
-    WHERE r.user_id = %(user)s AND r.verification = %(verified)s AND c.status = %(active)s
-      AND r.birth_date <= %(born_by)s
-      AND (%(born_after)s::date IS NULL OR r.birth_date > %(born_after)s::date)
-      AND NOT EXISTS (SELECT 1 FROM {exclusion} e
-                      WHERE e.consultation_id = %(consultation)s AND e.commune_id = c.id)
-      AND EXISTS (SELECT 1 FROM {project} p
-                  WHERE p.id = %(project)s AND p.consultation_id = %(consultation)s
-                  AND p.commune_id = c.id AND p.status = %(approved)s)
+    FROM {person}
+    WHERE r.user_id = %(user)s
+      AND {conditions}
 ), open_round AS (
     SELECT id FROM {consultation} WHERE id = %(consultation)s AND phase = %(voting)s FOR SHARE
 ), book AS (
@@ -310,20 +196,24 @@ RETURNING receipt
 
 def _tables() -> dict[str, str]:
     return {
-        "resident": Resident._meta.db_table,
-        "council": CommunalCouncil._meta.db_table,
-        "commune": Commune._meta.db_table,
-        "exclusion": Exclusion._meta.db_table,
-        "project": Project._meta.db_table,
+        **eligibility.tables(),
         "consultation": Consultation._meta.db_table,
-        "book": VotingBookEntry._meta.db_table,
         "urn": SealedBallot._meta.db_table,
     }
 
 
+@functools.cache
+def _cast_checked(max_age: bool) -> str:
+    """The one statement's text (per kind of round: with a maximum age or without), kept: it
+    is the same for every vote of the round."""
+    conditions = eligibility.rule(ONLINE, max_age=max_age, project=True, book=False)
+    names = _tables()
+    return _CAST_CHECKED.format(
+        person=eligibility.PERSON.format(**names), conditions=conditions.holds(), **names
+    )
+
+
 def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed) -> bool:
-    day = voting_day(consultation)
-    max_age = consultation.max_age
     connection.ensure_connection()
     # Prepared once per connection: planning this join took longer than running it (EXPLAIN
     # ANALYZE: ~1.9 ms against ~0.7 ms), and it is the busiest write of the day. Django's cursors
@@ -332,18 +222,12 @@ def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed)
     # request ends instead of failing every later request of this thread.
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            _CAST_CHECKED.format(**_tables()),
+            _cast_checked(consultation.max_age is not None),
             {
+                **eligibility.params(consultation, project_id=project_id),
                 "user": user.pk,
-                "verified": Resident.Verification.VERIFIED.value,
-                "active": Commune.Status.ACTIVE.value,
-                "born_by": years_before(day, consultation.min_age),
-                "born_after": years_before(day, max_age + 1) if max_age is not None else None,
-                "consultation": consultation.pk,
-                "project": project_id,
-                "approved": Project.Status.APPROVED.value,
                 "voting": Consultation.Phase.VOTING.value,
-                "online": VotingBookEntry.Channel.ONLINE.value,
+                "online": ONLINE,
                 "now": now,
                 "receipt": receipt,
                 "sealed": sealed,
@@ -356,10 +240,10 @@ def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed)
 def vote_cast(*, consultation: Consultation, user, project_id: int, now=None) -> str:
     """Cast a person's online vote; returns the receipt. Refusals raise ValidationError."""
     now = now or timezone.now()
-    _window_problem(consultation, now)
+    eligibility.refuse_outside_window(consultation, now, ONLINE)
     if not 0 < project_id < 2**63:
         # No project has this id, and neither the sealed ballot nor a bigint column can hold it.
-        refuse(_("That project is not on your commune's ballot."), "not_on_ballot")
+        eligibility.refuse(eligibility.NOT_ON_BALLOT, ONLINE)
     receipt, sealed = sealing.seal(bytes(consultation.urn.public_key), project_id)
     postgresql = connection.vendor == "postgresql"
     if postgresql and _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed):
@@ -373,8 +257,8 @@ def vote_cast(*, consultation: Consultation, user, project_id: int, now=None) ->
     if not written:
         # Another tab or device got there first, or the round closed meanwhile.
         consultation.refresh_from_db(fields=["phase"])
-        _window_problem(consultation, now)
-        refuse(_("You have already voted in this round. Each person votes once."), "already_voted")
+        eligibility.refuse_outside_window(consultation, now, ONLINE)
+        eligibility.refuse(eligibility.ALREADY_VOTED, ONLINE)
     return receipt
 
 
@@ -386,7 +270,7 @@ def _cast_known_voter(consultation, voter, now, receipt, sealed) -> bool:
             _CAST.format(**_tables()),
             {
                 "voting": Consultation.Phase.VOTING.value,
-                "online": VotingBookEntry.Channel.ONLINE.value,
+                "online": ONLINE,
                 "consultation": consultation.pk,
                 "resident": voter.resident_id,
                 "commune": voter.commune_id,

@@ -28,7 +28,7 @@ from accounts import permissions
 from communes.importing import ImportFileError
 from consultations.models import Consultation
 
-from . import tables
+from . import eligibility, tables
 from .models import BookConflict, OfficerAssignment, SheetEvent, TallySheet, VotingTable
 from .table_forms import AssignForm, DecisionForm, ImportForm, LookupForm, TallySheetForm
 from .table_import import tables_import as import_file
@@ -62,7 +62,7 @@ def _table_context(request, assignment, **extra):
         "consultation": consultation,
         "table": table,
         "now": now,
-        "open_problem": tables.voting_open_problem(consultation, now),
+        "open_problem": eligibility.window_problem(consultation, now, eligibility.TABLE),
         "closed": closed,
         "marks": tables.table_marks(consultation, table),
         "conflicts": BookConflict.objects.filter(consultation=consultation, table=table)

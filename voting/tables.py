@@ -23,13 +23,16 @@ from django.utils.translation import gettext as _
 import audit
 from accounts import permissions
 from accounts.models import StaffRole
+from accounts.services import staff_role_grant
 from communes.cedula import cedula_mask, cedula_normalise
-from communes.models import Commune, Resident, age_on
+from communes.models import Resident
 from communes.services import commune_file_store
-from consultations.models import Consultation, Exclusion, Project
-from consultations.services import participating_communes
+from consultations.models import Consultation, Project
+from consultations.services import participating_communes, refuse
 
+from . import eligibility
 from .counting import commune_recount
+from .eligibility import TABLE
 from .models import (
     BookConflict,
     OfficerAssignment,
@@ -39,7 +42,6 @@ from .models import (
     VotingBookEntry,
     VotingTable,
 )
-from .services import refuse, voting_day, voting_hours, within_voting_hours
 
 # A mark made while the officer's page was offline is still taken this long after voting closed,
 # provided it was made while voting was open and the table's sheet has not been entered yet.
@@ -79,11 +81,7 @@ def officer_assign(
                 _("%(email)s already runs a table in this round.") % {"email": officer.email},
                 "already_assigned",
             )
-        _role, granted = StaffRole.objects.get_or_create(
-            user=officer, kind=StaffRole.Kind.POLLING_OFFICER, state=None
-        )
-        if granted:
-            permissions.roles_changed(officer)
+        staff_role_grant(user=officer, kind=StaffRole.Kind.POLLING_OFFICER, by=by)
         audit.record(
             actor=by,
             action="officer.assign",
@@ -172,61 +170,38 @@ class TableVoter:
     code: str
 
 
-def voting_open_problem(consultation: Consultation, at: datetime.datetime) -> str:
-    if consultation.channels == Consultation.Channels.ONLINE:
-        return _("This round is voted online only; tables do not open.")
-    if not (consultation.voting_opens_at <= at < consultation.voting_closes_at):
-        return _("Voting at this table is closed.")
-    if not within_voting_hours(consultation, at):
-        return _("Voting is open from %(start)s to %(end)s.") % voting_hours(consultation)
-    return ""
-
-
 def _resident_by_cedula(cedula: str) -> Resident:
     normalised = cedula_normalise(cedula)  # raises with a clear message
     resident = Resident.objects.select_related("council__commune").filter(cedula=normalised).first()
     if resident is None:
-        refuse(
-            _("Nobody with cédula %(cedula)s is on the census.")
-            % {"cedula": cedula_mask(normalised)},
-            "not_on_census",
-        )
+        eligibility.refuse(eligibility.NOT_ON_CENSUS, TABLE, cedula=cedula_mask(normalised))
     return resident
 
 
-def _eligibility_problem(consultation, table, resident) -> tuple[str, str]:
-    """Why this person may not vote at this table ("", "" when they may)."""
-    commune = resident.council.commune
-    if commune.pk != table.commune_id:
-        return (
-            _("%(name)s belongs to %(commune)s; this table is for %(table_commune)s.")
-            % {
-                "name": resident.full_name,
-                "commune": commune.name,
-                "table_commune": table.commune.name,
-            },
-            "other_commune",
+def _eligibility_problem(consultation, table, resident, *, book: bool) -> tuple[str, str]:
+    """Why this person may not vote at this table (message, code), or ("", "") when they may
+    (the rule: voting.eligibility). ``book``: whether being in the voting book already counts
+    (a mark leaves that to the book's unique key, to record a queued mark's conflict)."""
+    reason = eligibility.table_reason(
+        consultation, resident_id=resident.pk, table_commune_id=table.commune_id, book=book
+    )
+    if not reason:
+        return "", ""
+    if reason == eligibility.ALREADY_VOTED:
+        entry = (
+            VotingBookEntry.objects.select_related("table__centre")
+            .filter(consultation=consultation, resident=resident)
+            .first()
         )
-    if (
-        commune.status != Commune.Status.ACTIVE
-        or Exclusion.objects.filter(consultation=consultation, commune=commune).exists()
-    ):
-        return _("This commune is not on this round's vote."), "commune_not_on_vote"
-    day = voting_day(consultation)
-    age = age_on(resident.birth_date, day)
-    if age < consultation.min_age:
-        return (
-            _("Under %(min)d on voting day (%(age)d years old).")
-            % {"min": consultation.min_age, "age": age},
-            "too_young",
-        )
-    if consultation.max_age is not None and age > consultation.max_age:
-        return (
-            _("Over %(max)d on voting day (%(age)d years old).")
-            % {"max": consultation.max_age, "age": age},
-            "too_old",
-        )
-    return "", ""
+        return eligibility.explain(reason, TABLE, where=_where_voted(entry))
+    return eligibility.explain(
+        reason,
+        TABLE,
+        name=resident.full_name,
+        commune=resident.council.commune.name,
+        table_commune=table.commune.name,
+        **eligibility.age_params(consultation, resident.birth_date),
+    )
 
 
 def _where_voted(entry: VotingBookEntry) -> str:
@@ -237,7 +212,7 @@ def _where_voted(entry: VotingBookEntry) -> str:
 
 
 def _already_voted_message(entry: VotingBookEntry) -> str:
-    return _("ALREADY VOTED %(where)s. Do not give a ballot.") % {"where": _where_voted(entry)}
+    return eligibility.explain(eligibility.ALREADY_VOTED, TABLE, where=_where_voted(entry))[0]
 
 
 def table_voter_lookup(*, assignment: OfficerAssignment, cedula: str, now=None) -> TableVoter:
@@ -246,18 +221,13 @@ def table_voter_lookup(*, assignment: OfficerAssignment, cedula: str, now=None) 
     now = now or timezone.now()
     consultation, table = assignment.consultation, assignment.table
     resident = _resident_by_cedula(cedula)
-    reason, code = _eligibility_problem(consultation, table, resident)
+    reason, code = _eligibility_problem(consultation, table, resident, book=True)
     if not reason:
-        existing = (
-            VotingBookEntry.objects.select_related("table__centre")
-            .filter(consultation=consultation, resident=resident)
-            .first()
-        )
-        if existing is not None:
-            reason, code = _already_voted_message(existing), "already_voted"
-    if not reason:
-        reason = voting_open_problem(consultation, now)
-        code = "closed" if reason else ""
+        window = eligibility.window_reason(consultation, now, TABLE)
+        if window is not None:
+            reason, code = eligibility.explain(
+                window, TABLE, **eligibility.window_params(consultation)
+            )
     return _table_voter(resident, may_vote=not reason, reason=reason, code=code)
 
 
@@ -305,12 +275,12 @@ def table_mark(
     mark_id = mark_id or uuid.uuid4()
     consultation, table = assignment.consultation, assignment.table
     resident = _resident_by_cedula(cedula)
-    reason, code = _eligibility_problem(consultation, table, resident)
+    reason, code = _eligibility_problem(consultation, table, resident, book=False)
     if reason:
         refuse(reason, code)
     with transaction.atomic():
         phase = _lock_round_for_a_mark(consultation.pk)
-        problem = voting_open_problem(consultation, marked_at)
+        problem = eligibility.window_problem(consultation, marked_at, TABLE)
         if not problem:
             if phase == Consultation.Phase.VOTING and now < consultation.voting_closes_at:
                 pass
@@ -322,9 +292,9 @@ def table_mark(
                     sheet__consultation=consultation, sheet__table=table
                 ).exists()
             ):
-                problem = _("Voting at this table is closed.")
+                problem = eligibility.explain(eligibility.CLOSED, TABLE)[0]
         if problem:
-            refuse(problem, "closed")
+            refuse(problem, eligibility.CLOSED)
         entry, created = _book_insert(consultation, table, resident, by, mark_id, marked_at)
         if created:
             # The table's sheet exists from its first mark: if no officer ever enters it, staff

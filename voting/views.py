@@ -18,7 +18,7 @@ from communes.models import Commune
 from consultations.models import Consultation
 
 from . import selectors, services, urn
-from .results_views import csv_lines
+from .open_data import csv_lines
 
 CLOSED = (Consultation.Phase.COUNTING, Consultation.Phase.PUBLISHED)
 
