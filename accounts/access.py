@@ -62,6 +62,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "voting:ballot": VOTERS_OF_A,
     "voting:vote-confirm": VOTERS_OF_A,
     "voting:receipt-check": EVERYONE,
+    # ¿Dónde voto? (issue 16): a cédula's voting place, for anyone, limited per address.
+    "voting:where-to-vote": EVERYONE,
     "voting:urn-receipts": EVERYONE,
     # Voting tables: officers run their own table; staff review sheets; the admin sets them up.
     "voting:officer-home": frozenset({POLLING_OFFICER}),

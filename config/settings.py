@@ -41,6 +41,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # How many proxies in front append to X-Forwarded-For (0: use the connection's address).
 TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
+# The rate limits "per address" count per client address too: without this, behind the load
+# balancer every visitor shares the balancer's address, and a limit reached locks out everyone.
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_HOPS
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -191,6 +194,9 @@ ACCOUNT_RATE_LIMITS = {
     # makes all requests from one address wait on one cache lock). See bench/votes.py.
     "census_claim": "5/h/user,20/h/ip",
     "receipt_check": "30/m/ip",
+    # ¿Dónde voto? tells where a cédula votes: enough for anyone looking up their own or their
+    # family's, too few to walk through the cédulas of a town (cédulas are serial numbers).
+    "where_to_vote": "10/m/ip,100/h/ip",
 }
 
 LANGUAGE_CODE = "es"

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from consultations.models import Project
 
-from . import charts, selectors
+from . import charts, selectors, tile_map
 from .models import SheetEvent, TallySheet
 from .open_data import csv_lines, json_lines
 
@@ -44,15 +44,26 @@ def _turnout_chart(chart_id: str, rows: list[dict], *, title: str) -> charts.Bar
     )
 
 
+def _turnout_map(consultation, states: list[dict]) -> tile_map.TileMap:
+    return tile_map.turnout_map(
+        map_id="turnout-map",
+        states=states,
+        href=lambda code: reverse("voting:results-state", args=[consultation.pk, code]),
+        title=_("Turnout by state"),
+    )
+
+
 def results_list(request):
     """Every published round, with its national turnout."""
     return render(request, "voting/results/list.html", {"rounds": selectors.results_rounds()})
 
 
 def results_round(request, pk):
-    """The national summary: turnout by state, winners by category, the round's facts."""
+    """The national summary: turnout by state (a tile map of every state, and its table),
+    winners by category, the round's facts."""
     consultation = selectors.results_round_get(pk=pk)
     figures = selectors.results_national(consultation=consultation)
+    states = selectors.results_states_all(consultation=consultation)
     categories = [
         {**row, "label": CATEGORIES.get(row["category"], row["category"])}
         for row in figures["categories"]
@@ -70,9 +81,8 @@ def results_round(request, pk):
         "consultation": consultation,
         **figures,
         "categories": categories,
-        "turnout_chart": _turnout_chart(
-            "turnout-chart", figures["states"], title=_("Turnout by state")
-        ),
+        "turnout_map": _turnout_map(consultation, states),
+        "states_all": states,
         "winners_chart": winners_chart,
         "category_codes": Project.Category.choices,
         "project_fields": selectors.PROJECT_FIELDS,

@@ -152,6 +152,24 @@ def results_national(*, consultation: Consultation) -> dict:
     return _cached(consultation, "national", build)
 
 
+def results_states_all(*, consultation: Consultation) -> list[dict]:
+    """Every state by name, with its turnout in the round (the national figures); a state with
+    no commune on the vote has none (turnout None). One query more than the national figures,
+    cached like them: what the tile map and its table show."""
+
+    def build():
+        figures = {
+            row["code"]: row for row in results_national(consultation=consultation)["states"]
+        }
+        empty = {"communes": 0, "eligible": 0, "voters": 0, "votes": 0, "turnout": None}
+        return [
+            {**empty, **figures.get(state["code"], {}), **state}
+            for state in State.objects.order_by("name", "code").values("code", "name")
+        ]
+
+    return _cached(consultation, "states-all", build)
+
+
 def _winners(consultation: Consultation, **territory) -> list[dict]:
     return list(
         ProjectResult.objects.filter(consultation=consultation, is_winner=True, **territory)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("consultas/<int:pk>/votar/", views.ballot, name="ballot"),
     path("consultas/<int:pk>/votar/confirmar/", views.vote_confirm, name="vote-confirm"),
     path("consultas/<int:pk>/recibo/", views.receipt_check, name="receipt-check"),
+    path("donde-voto/", views.where_to_vote_page, name="where-to-vote"),
     path("consultas/<int:pk>/urna/<str:code>.csv", views.urn_receipts, name="urn-receipts"),
     path("resultados/", include("voting.results_urls")),
     # Voting tables: the officer's table, staff's review of sheets, the admin's tables.

@@ -1,4 +1,5 @@
-"""The online vote (ballot → confirmation → receipt), the receipt check and the urn's receipts.
+"""The online vote (ballot → confirmation → receipt), the receipt check, the urn's receipts, and
+¿Dónde voto? (a cédula's voting place).
 
 The receipt is shown once, in the response to the vote itself, and never stored with the person:
 not in the session, not in a message, not in a log. A reload of that page does not re-send the
@@ -12,12 +13,13 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from communes.models import Commune
 from consultations.models import Consultation
 
-from . import selectors, services, urn
+from . import eligibility, selectors, services, urn, where_to_vote
+from .forms import WhereToVoteForm
 from .open_data import csv_lines
 
 CLOSED = (Consultation.Phase.COUNTING, Consultation.Phase.PUBLISHED)
@@ -132,3 +134,32 @@ def urn_receipts(request, pk, code):
     )
     response["Content-Disposition"] = f'attachment; filename="urna-{consultation.pk}-{code}.csv"'
     return response
+
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def where_to_vote_page(request):
+    """¿Dónde voto?: a cédula gives its commune, voting centres, tables and ballot in the round
+    open for voting or the next one; never a name. Posted, so no cédula is left in an address,
+    a log or a browser's history; limited per address, so nobody walks through cédulas."""
+    consultation = where_to_vote.where_to_vote_round()
+    form = WhereToVoteForm(request.POST if request.method == "POST" else None)
+    context = {"consultation": consultation, "form": form}
+    status = 200
+    if consultation is not None:
+        context["hours"] = eligibility.voting_hours(consultation)
+    if request.method == "POST" and consultation is not None:
+        if not ratelimit.consume(request, action="where_to_vote"):
+            context["limited"] = True
+            status = 429
+        elif form.is_valid():
+            cedula = form.cleaned_data["cedula"]
+            context["asked"] = cedula
+            context["place"] = where_to_vote.voting_place_find(
+                consultation=consultation, cedula=cedula
+            )
+            context["form"] = WhereToVoteForm()  # empty, for the next one
+        else:
+            status = 422
+    return render(request, "voting/where_to_vote.html", context, status=status)

@@ -320,6 +320,8 @@ def probes(world):
             {"project": on_ballot},
         ),
         "voting:receipt-check": ("get", reverse("voting:receipt-check", args=[voting.pk]), None),
+        # ¿Dónde voto? (issue 16): a resident of A's cédula, looked up by anyone.
+        "voting:where-to-vote": ("post", reverse("voting:where-to-vote"), {"cedula": "V-10000001"}),
         "cycle:urn-share": (
             "post",
             reverse("cycle:urn-share", args=[voting.pk]),
@@ -598,6 +600,7 @@ def refused(response) -> bool:
 
 OURS = (
     "home",
+    "voting:where-to-vote",  # issue 16
     "healthz",  # the health probe (issue 9)
     "communes:",
     "accounts:",

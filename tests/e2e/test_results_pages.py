@@ -16,9 +16,10 @@ def test_results_pages_at_phone_width(phone, published, commune_a, commune_b):  
     phone.goto(f"/consultas/{pk}/")
     phone.get_by_role("link", name="Ver los resultados").click()
     phone.wait_for_url(f"**/resultados/{pk}/")
-    chart = phone.locator("svg[role=img]").first
-    assert chart.is_visible()
-    assert "Distrito Capital" in chart.text_content()
+    turnout_map = phone.locator("svg[role=group]")  # tests/e2e/test_where_and_map.py
+    assert turnout_map.is_visible()
+    assert "Distrito Capital" in turnout_map.text_content()
+    assert phone.locator("svg[role=img]").first.is_visible()  # the winners by category
     # Nothing is wider than the phone: no sideways scrolling of the whole page.
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, "results-national")

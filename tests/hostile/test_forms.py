@@ -108,6 +108,7 @@ def test_the_public_and_the_residents_forms_refuse_hostile_input(world):  # noqa
     people = world["people"]
     _fuzz_as(world, "set_language", ANONYMOUS, {"language": "es", "next": "/"})
     _fuzz_as(world, "accounts:voting-notice", RESIDENT_A, {"enabled": "on"})
+    _fuzz_as(world, "voting:where-to-vote", ANONYMOUS, {"cedula": "V-10000001"})
     # Someone who signed up and claims a census record.
     claimant = world["claim"].user
     client = Client()
@@ -462,6 +463,7 @@ def test_the_probes_cover_every_form_of_ours(world):  # noqa: F811
     fuzzed = {
         "set_language",
         "accounts:voting-notice",
+        "voting:where-to-vote",
         "communes:claim-decide",
         "cycle:round-schedule",
         "cycle:round-exclude",

@@ -126,8 +126,9 @@ def test_the_national_page_shows_turnout_by_state_and_winners_by_category(client
     html = response.content.decode()
     assert reverse("voting:results-state", args=[published.pk, "01"]) in html
     assert reverse("voting:results-state", args=[published.pk, "13"]) in html
-    assert html.count('role="img"') == 2
-    assert '<title id="turnout-chart-title">' in html
+    # Turnout by state is a tile map of links (tests/voting/test_tile_map.py); winners, bars.
+    assert html.count('role="img"') == 1
+    assert '<title id="turnout-map-title">' in html
     assert published.urn.lot_seed in html
     for name in ["projects-csv", "projects-json", "communes-csv", "communes-json"]:
         assert reverse(f"voting:results-{name}", args=[published.pk]) in html
@@ -420,7 +421,7 @@ def page_urls(consultation):
 # Queries of each page: the first request (figures built and cached), then the next ones.
 EXPECTED_QUERIES = {
     "list": (2, 2),
-    "round": (3, 1),
+    "round": (4, 1),  # the tile map reads every state once, cached with the figures
     "state": (4, 1),
     "municipality": (4, 1),
     "commune": (5, 1),  # 7 with tally sheets: test_results_tables.py
