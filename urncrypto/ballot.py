@@ -341,16 +341,25 @@ def _sum_challenge(t, c1, h_n, d, a, b) -> bytes:
 # Checking a ballot -------------------------------------------------------------------------
 
 
-def ballot_verify(key: RoundKey, ballot: Ballot, context: BallotContext | None = None) -> None:
+def ballot_verify(
+    key: RoundKey,
+    ballot: Ballot,
+    context: BallotContext | None = None,
+    *,
+    points_checked: bool = False,
+) -> None:
     """Refuse (UrnCryptoError) unless every point is in the group and every proof holds; with
-    ``context``, also unless the ballot belongs there."""
+    ``context``, also unless the ballot belongs there. ``points_checked``: the caller has just
+    checked every point with ``group.point_check``."""
     if context is not None and ballot.context != context:
         raise UrnCryptoError("wrong_context", "the ballot belongs to another commune or round")
     n = len(ballot.context.projects)
     if n > len(key.slots):
         raise UrnCryptoError("too_many_projects")
-    c1 = group.point_check(ballot.c1)
-    c2 = tuple(group.point_check(p) for p in ballot.c2)
+    c1, c2 = ballot.c1, ballot.c2
+    if not points_checked:
+        c1 = group.point_check(c1)
+        c2 = tuple(group.point_check(p) for p in c2)
     t = _transcript(key, ballot.context, c1, c2)
     for s, proof in enumerate(ballot.bits):
         if not bit_verify(_slot_transcript(t, s), c1, c2[s], key.slots[s], proof):
