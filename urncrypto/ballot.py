@@ -238,36 +238,52 @@ class Ballot:
 
 class BallotPrecomputation:
     """Everything of a ballot that does not depend on the choice, for n projects. Secret, and
-    good for one ballot: r decrypts it, and reusing w or u with another challenge reveals r."""
+    good for one ballot: r decrypts it, and reusing w or u with another challenge reveals r.
 
-    __slots__ = ("_used", "c1", "key", "n", "r", "slots", "sum_commitment")
+    Kept as one bytes object (about 2.4 KB for 7 projects) so a pool of them stays small. Per
+    project, ten 32-byte values: the encryption of 0 and of 1 (r·H, r·H + G), the real branch's
+    w, w·G and w·H, the simulated branch's u, e and u·G, and its B = u·H - e·G (when it is
+    branch 0, i.e. the choice is 1) or u·H + e·G (when it is branch 1, the choice is 0).
+    """
+
+    __slots__ = ("_data", "_used", "key", "n")
+    PER_SLOT = 10
 
     def __init__(self, key: RoundKey, n: int):
         if not 1 <= n <= len(key.slots):
             raise UrnCryptoError("too_many_projects", f"{n} projects, {len(key.slots)} slots")
         self.key, self.n, self._used = key, n, False
-        self.r = group.scalar_random()
-        self.c1 = base_mul(self.r)
-        self.slots = []
+        r = group.scalar_random()
+        parts = [r, base_mul(r)]
         for h in key.slots[:n]:
-            mask = mul(self.r, h)
+            mask = mul(r, h)
             w, u, e_other = group.scalar_random(), group.scalar_random(), group.scalar_random()
             u_h, e_g = mul(u, h), base_mul(e_other)
-            self.slots.append(
-                {
-                    "c2": (mask, add(mask, BASE)),  # the encryption of 0, of 1
-                    "w": w,
-                    "real": (base_mul(w), mul(w, h)),
-                    "u": u,
-                    "e_other": e_other,
-                    "sim_a": base_mul(u),
-                    # The simulated branch's B: u·H - e·G when it is branch 0 (the choice is 1),
-                    # u·H + e·G when it is branch 1 (the choice is 0).
-                    "sim_b": (sub(u_h, e_g), add(u_h, e_g)),
-                }
-            )
+            parts += [mask, add(mask, BASE), w, base_mul(w), mul(w, h)]
+            parts += [u, e_other, base_mul(u), sub(u_h, e_g), add(u_h, e_g)]
         w = group.scalar_random()
-        self.sum_commitment = (w, base_mul(w), mul(w, key.prefix_sums[n]))
+        parts += [w, base_mul(w), mul(w, key.prefix_sums[n])]
+        self._data = b"".join(parts)
+
+    def _value(self, i: int) -> bytes:
+        return self._data[32 * i : 32 * (i + 1)]
+
+    @property
+    def r(self) -> bytes:
+        return self._value(0)
+
+    @property
+    def c1(self) -> bytes:
+        return self._value(1)
+
+    def slot(self, s: int) -> tuple[bytes, ...]:
+        first = 2 + self.PER_SLOT * s
+        return tuple(self._value(first + i) for i in range(self.PER_SLOT))
+
+    @property
+    def sum_commitment(self) -> tuple[bytes, bytes, bytes]:
+        first = 2 + self.PER_SLOT * self.n
+        return self._value(first), self._value(first + 1), self._value(first + 2)
 
     def take(self) -> "BallotPrecomputation":
         if self._used:
@@ -299,21 +315,22 @@ def ballot_encrypt(
     pre.take()
     chosen = context.projects.index(choice)
     marks = [1 if s == chosen else 0 for s in range(n)]
-    c2 = tuple(slot["c2"][m] for slot, m in zip(pre.slots, marks, strict=True))
-    t = _transcript(key, context, pre.c1, c2)
+    slots = [pre.slot(s) for s in range(n)]
+    r, c1 = pre.r, pre.c1
+    c2 = tuple(slot[m] for slot, m in zip(slots, marks, strict=True))
+    t = _transcript(key, context, c1, c2)
     bits = []
-    for s, (slot, m) in enumerate(zip(pre.slots, marks, strict=True)):
-        real_a, real_b = slot["real"]
-        sim_a, sim_b = slot["sim_a"], slot["sim_b"][1 - m]
+    for s, (slot, m) in enumerate(zip(slots, marks, strict=True)):
+        _c2_0, _c2_1, w, real_a, real_b, u, e_other, sim_a, sim_b_if_1, sim_b_if_0 = slot
+        sim_b = sim_b_if_1 if m == 1 else sim_b_if_0
         if m == 0:
             a0, b0, a1, b1 = real_a, real_b, sim_a, sim_b
         else:
             a0, b0, a1, b1 = sim_a, sim_b, real_a, real_b
-        e = bit_challenge(_slot_transcript(t, s), pre.c1, c2[s], key.slots[s], a0, b0, a1, b1)
-        e_other = slot["e_other"]
+        e = bit_challenge(_slot_transcript(t, s), c1, c2[s], key.slots[s], a0, b0, a1, b1)
         e_real = group.scalar_sub(e, e_other)
-        z_real = group.scalar_add(slot["w"], group.scalar_mul(e_real, pre.r))
-        z_other = group.scalar_add(slot["u"], group.scalar_mul(e_other, pre.r))
+        z_real = group.scalar_add(w, group.scalar_mul(e_real, r))
+        z_other = group.scalar_add(u, group.scalar_mul(e_other, r))
         if m == 0:
             bits.append(BitProof(e_real, e_other, z_real, z_other))
         else:
@@ -321,9 +338,9 @@ def ballot_encrypt(
     w, a, b = pre.sum_commitment
     d = sub(_sum(c2), BASE)
     st = _sum_transcript(t)
-    e = _sum_challenge(st, pre.c1, key.prefix_sums[n], d, a, b)
-    total = Proof(e, group.scalar_add(w, group.scalar_mul(e, pre.r)))
-    return Ballot(context, pre.c1, c2, tuple(bits), total)
+    e = _sum_challenge(st, c1, key.prefix_sums[n], d, a, b)
+    total = Proof(e, group.scalar_add(w, group.scalar_mul(e, r)))
+    return Ballot(context, c1, c2, tuple(bits), total)
 
 
 def _sum(points) -> bytes:

@@ -225,3 +225,19 @@ def test_a_malformed_ballot_is_named_not_fatal(published):
     data["communes"][0]["ballots"][2] = {"receipt": "X", "c1": 5}
     report = verify(data, workers=1)
     assert "ballot_malformed" in kinds(report)
+
+
+def test_a_ballot_with_a_point_off_the_curve_is_named_in_or_out_of_the_sample(published):
+    data = _copy(published)
+    stored = data["communes"][0]["ballots"][0]
+    off_curve = bytes.fromhex("02" + "00" * 31)  # y = 2: no x on the curve
+    assert not group.lib.crypto_core_ed25519_is_valid_point(off_curve)
+    stored["c1"] = group.b64(off_curve)
+    for sample in (None, 1):
+        report = verify(data, workers=1, sample=sample, rng=_Last())
+        assert "ballot_point_invalid" in kinds(report), sample
+
+
+class _Last:
+    def sample(self, positions, k):
+        return positions[-k:]
