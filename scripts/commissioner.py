@@ -200,6 +200,8 @@ def decrypt(args) -> None:
 
     log_path = Path(args.log or f"{args.share}.decrypted.json")
     done = read_json(str(log_path)) if log_path.exists() else {}
+    if not isinstance(done, dict):
+        raise Refused(f"{log_path} is not this tool's record of what was decrypted.")
     for summed in sums:
         before = done.get(str(summed.context.commune_id))
         if before is not None and before != group.b64(summed.digest):

@@ -681,7 +681,9 @@ def key_share_combine(
     totals = [group.ZERO] * ceremony.slots
     for contribution in chosen:
         if contribution.dealer in revealed:
-            values = revealed[contribution.dealer]
+            values = tuple(revealed[contribution.dealer])
+            if len(values) != ceremony.slots:
+                raise MalformedInput("malformed", "one revealed value per slot")
             _values_check(ceremony, contribution, me.index, values)
         else:
             values = share_open(ceremony, me, contribution)

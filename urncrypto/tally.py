@@ -247,8 +247,10 @@ def partial_verify(
     if (partial.round_id, partial.commune_id) != (ctx.round_id, ctx.commune_id):
         raise UrnCryptoError("wrong_context", "the partial decryption is of another commune")
     n = len(ctx.projects)
-    if len(partial.shares) != n:
-        raise MalformedInput("malformed", "one partial decryption per project")
+    if len(partial.shares) != n or len(partial.proofs) != n:
+        raise MalformedInput("malformed", "one partial decryption and proof per project")
+    if n > len(verification_key):
+        raise UrnCryptoError("too_many_projects")
     for s in range(n):
         t = _partial_transcript(key, summed, partial.index, s)
         if not dleq_verify(t, verification_key[s], summed.c1, partial.shares[s], partial.proofs[s]):
@@ -318,12 +320,20 @@ class DiscreteLog:
 
 
 def totals_decrypt(
-    *, summed: SummedBallots, partials, threshold: int, dlog: DiscreteLog | None = None
+    *,
+    summed: SummedBallots,
+    partials,
+    threshold: int,
+    dlog: DiscreteLog | None = None,
+    bound: int | None = None,
 ) -> dict[int, int]:
-    """Project id → votes, from checked partial decryptions."""
-    dlog = dlog or DiscreteLog(min(4096, summed.ballots + 1))
+    """Project id → votes, from checked partial decryptions. No total exceeds ``bound``, by
+    default the sum's own number of ballots (a verifier passes the number it counted, so a
+    published count cannot make it search for ever)."""
+    bound = summed.ballots if bound is None else bound
+    dlog = dlog or DiscreteLog(min(4096, bound + 1))
     points = combine(summed=summed, partials=partials, threshold=threshold)
     return {
-        project: dlog.solve(point, summed.ballots)
+        project: dlog.solve(point, bound)
         for project, point in zip(summed.context.projects, points, strict=True)
     }

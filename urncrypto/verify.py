@@ -173,7 +173,7 @@ def _ballots_task(task):
 def _partials_task(task):
     """Check one commune's partial decryptions and decrypt its totals from k valid ones."""
     global _DLOG
-    commune_id, summed_json, partials, verification_keys, threshold = task
+    commune_id, summed_json, partials, verification_keys, threshold, stored = task
     problems = []
     try:
         summed = SummedBallots.from_json(summed_json)
@@ -217,7 +217,9 @@ def _partials_task(task):
         _DLOG = DiscreteLog()
     valid.sort(key=lambda p: p.index)
     try:
-        totals = totals_decrypt(summed=summed, partials=valid, threshold=threshold, dlog=_DLOG)
+        totals = totals_decrypt(
+            summed=summed, partials=valid, threshold=threshold, dlog=_DLOG, bound=stored
+        )
     except UrnCryptoError as error:
         problems.append(Disagreement("total_undecryptable", commune_id, str(error)))
         return commune_id, None, problems
@@ -320,6 +322,7 @@ def round_verify(
                 record.partials,
                 public.verification_keys,
                 public.threshold,
+                len(record.ballots),
             )
             for record in communes
         ]

@@ -241,3 +241,20 @@ def test_a_ballot_with_a_point_off_the_curve_is_named_in_or_out_of_the_sample(pu
 class _Last:
     def sample(self, positions, k):
         return positions[-k:]
+
+
+def test_a_published_number_of_ballots_cannot_make_the_verifier_search_for_ever(
+    round_2_of_3, published
+):
+    data = _copy(published)
+    commune = data["communes"][0]
+    context = BallotContext.of(round_2_of_3.key.round_id, 41, commune["projects"])
+    summed = tally(context, [Ballot.from_json(b) for b in commune["ballots"]])
+    inflated = dataclasses.replace(summed, ballots=10**15)
+    commune["summed"] = inflated.to_json()
+    commune["partials"] = [
+        partial_decrypt(share=round_2_of_3.shares[i], summed=inflated).to_json() for i in (1, 3)
+    ]
+    report = verify(data, workers=1)
+    assert kinds(report) == ["sum_count_mismatch"]
+    assert report.totals[41] == {int(p): v for p, v in commune["totals"].items()}
