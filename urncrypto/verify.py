@@ -7,8 +7,8 @@ derive them from), ``round_verify``:
 
 - recomputes each ballot's receipt and checks it belongs to its commune and round;
 - checks every ballot's proofs and that its points are in the group, or only those of a
-  random sample of ``sample`` ballots (the report lists the receipts checked): if a share f of
-  the ballots were invalid, a sample of N misses all of them with probability (1 - f)^N;
+  random sample of ``sample`` ballots (the report lists the receipts checked): a sample of N
+  of B ballots misses all of k invalid ones with probability at most (1 - N/B)^k;
 - re-adds every ballot and compares with the published sums and number of ballots;
 - checks every partial decryption's proof against its commissioner's verification key;
 - combines k valid partial decryptions and recomputes each project's total;
