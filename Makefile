@@ -14,7 +14,7 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=
 	SECRET_KEY=test-only-secret-key ALLOWED_HOSTS=127.0.0.1,localhost,testserver \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 STATIC_ROOT=var/static-test
 
-.PHONY: help install run test lint system-deps messages bench-import bench-count lock \
+.PHONY: help install run test lint system-deps messages bench-import bench-count bench-urncrypto lock \
 	reliability backup restore
 
 help:
@@ -73,6 +73,11 @@ lock: install
 
 bench-import: install
 	$(TEST_ENV) $(PY) bench/import_residents.py
+
+# What the urn's cryptography (urncrypto: ballots with proofs, sums, partial decryptions) costs on
+# this machine, projected to a national round.
+bench-urncrypto: install
+	$(PY) bench/urncrypto.py $(BENCH_ARGS)
 
 # The national count (6.5 million ballots); the built database is kept for reruns (BENCH_ARGS:
 # e.g. --votes 100000 --communes 200 for a quick run, --rebuild to build it anew).
