@@ -120,6 +120,18 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Django's cursors bind on the client and never prepare; this lets the few statements run on
     # a psycopg cursor of their own (the vote) be prepared once per connection.
     DATABASES["default"]["OPTIONS"] = {"prepare_threshold": 5}
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded database as a real one, for the web, the worker and the beat alike (they all
+    # read these settings). A transaction takes the write lock when it begins (IMMEDIATE), so
+    # concurrent writers queue for up to SQLITE_BUSY_TIMEOUT seconds instead of failing at once
+    # with "database is locked" when a reader tries to become a writer; the write-ahead log lets
+    # pages be read while one writer writes; synchronous=NORMAL is safe with WAL (a power cut may
+    # lose the last commits, never corrupt the file) and spares an fsync per commit.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "20")),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
