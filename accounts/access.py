@@ -58,6 +58,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "home": EVERYONE,
     # The load balancer's health probe (issue 9): no sign-in, reports services, not data.
     "healthz": EVERYONE,
+    # The site's icon, which browsers ask for at this address (issue 18).
+    "favicon": EVERYONE,
     # The vote: verified residents of a commune on the vote; receipts are public once it closes.
     "voting:ballot": VOTERS_OF_A,
     "voting:vote-confirm": VOTERS_OF_A,

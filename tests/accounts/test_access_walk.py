@@ -313,6 +313,7 @@ def probes(world):
     found = {
         "home": ("get", reverse("home"), None),
         "healthz": ("get", reverse("healthz"), None),  # the health probe (issue 9)
+        "favicon": ("get", reverse("favicon"), None),
         "voting:ballot": ("get", reverse("voting:ballot", args=[voting.pk]), None),
         "voting:vote-confirm": (
             "post",
