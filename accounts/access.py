@@ -82,6 +82,8 @@ ACCESS: dict[str, frozenset[str]] = {
     # Pages for people.
     "accounts:home-for-user": SIGNED_IN,
     "accounts:voting-notice": SIGNED_IN,
+    # Addresses failing to sign in across many accounts (issue 18): the staff who watch the site.
+    "accounts:signin-alarms": frozenset({MINISTRY_STAFF, CYCLE_ADMIN}),
     "communes:my-participation": SIGNED_IN,
     "communes:my-data": SIGNED_IN,
     "communes:my-communes": SPOKESPEOPLE,

@@ -185,9 +185,15 @@ MFA_TOTP_ISSUER = "Comunas"
 STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("STAFF_SESSION_IDLE_SECONDS", str(30 * 60)))
 
 # Rate limits (django-allauth's limiter, which also serves our own actions): "count/period/scope".
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
-    "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
+    # Signing in (issue 18): many residents share one address (an infocentro, a school's lab, a
+    # phone company's), so no sign-in is refused for its address; accounts/signin_limits.py slows
+    # an address past its allowance instead and raises the alarm on one address failing across
+    # many accounts. Failures are limited per account ("key": the email address), wherever they
+    # come from: ten wrong passwords lock that account for fifteen minutes.
+    "login": "",
+    "login_failed": "10/15m/key",
     "signup": "10/m/ip",
     "reset_password": "10/m/ip,3/5m/key",
     "reset_password_from_key": "20/m/ip",
@@ -202,6 +208,28 @@ ACCOUNT_RATE_LIMITS = {
     "census_claim": "5/h/user,20/h/ip",
     "receipt_check": "30/m/ip",
 }
+# Networks whose addresses many residents share on purpose (infocentros, voting centres), in CIDR
+# notation, comma-separated: they get the "trusted" allowances below.
+TRUSTED_NETWORKS = env_list("TRUSTED_NETWORKS")
+# Per address, per sign-in: how many a minute go through at once, how many failures in ten
+# minutes before each sign-in is slowed too, and how many different accounts failing within ten
+# minutes raise the alarm (accounts/signin_limits.py).
+SIGNIN_LIMITS = {
+    "address": {
+        "signins_per_minute": int(os.environ.get("SIGNIN_PER_ADDRESS_PER_MINUTE", "300")),
+        "failures_per_window": int(os.environ.get("SIGNIN_FAILURES_PER_ADDRESS", "100")),
+        "alarm_accounts": int(os.environ.get("SIGNIN_ALARM_ACCOUNTS", "30")),
+    },
+    "trusted": {
+        "signins_per_minute": int(os.environ.get("SIGNIN_TRUSTED_PER_MINUTE", "3000")),
+        "failures_per_window": int(os.environ.get("SIGNIN_TRUSTED_FAILURES", "1000")),
+        "alarm_accounts": int(os.environ.get("SIGNIN_TRUSTED_ALARM_ACCOUNTS", "150")),
+    },
+}
+# Past an allowance a sign-in waits this long, plus as much again for each allowance exceeded,
+# up to the maximum.
+SIGNIN_SLOWDOWN_SECONDS = float(os.environ.get("SIGNIN_SLOWDOWN_SECONDS", "1"))
+SIGNIN_SLOWDOWN_MAX_SECONDS = float(os.environ.get("SIGNIN_SLOWDOWN_MAX_SECONDS", "5"))
 
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]

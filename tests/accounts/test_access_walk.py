@@ -338,6 +338,7 @@ def probes(world):
         "set_language": ("post", reverse("set_language"), {"language": "es", "next": "/"}),
         "accounts:home-for-user": ("get", reverse("accounts:home-for-user"), None),
         "accounts:voting-notice": ("post", reverse("accounts:voting-notice"), {"enabled": "on"}),
+        "accounts:signin-alarms": ("get", reverse("accounts:signin-alarms"), None),
         "communes:my-participation": ("get", reverse("communes:my-participation"), None),
         "communes:my-data": ("get", reverse("communes:my-data"), None),
         "communes:my-communes": ("get", reverse("communes:my-communes"), None),
@@ -600,6 +601,7 @@ def refused(response) -> bool:
 OURS = (
     "home",
     "healthz",  # the health probe (issue 9)
+    "favicon",
     "communes:",
     "accounts:",
     "consultations:",
