@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import permissions
 from consultations.selectors import rounds_of_commune
+from voting.selectors import votes_open_to
 
 from . import files, selectors, services
 from .forms import CensusClaimForm, ClaimDecisionForm, CommuneFilterForm
@@ -89,6 +90,9 @@ def my_participation(request):
             )
             return redirect("communes:my-participation")
     context = {"form": form, **selectors.participation_of(user=request.user)}
+    # A page is an entry point: it shows the vote open in the resident's commune, if any.
+    resident = context["resident"]
+    context["open_votes"] = votes_open_to(resident=resident) if resident else []
     return render(request, "communes/my_participation.html", context)
 
 
