@@ -96,9 +96,15 @@ bench-import: install
 bench-count: install
 	$(TEST_ENV) $(PY) bench/count.py $(BENCH_ARGS)
 
-# Online votes through gunicorn against PostgreSQL (scratch database comunas_bench_votes).
+# Online votes through gunicorn against PostgreSQL (scratch database comunas_bench_votes);
+# BENCH_ARGS=--embedded runs bench-embedded instead.
 bench-votes: install
 	$(TEST_ENV) $(PY) bench/votes.py $(BENCH_ARGS)
+
+# A crowd at one door of `make run`'s stack, started by `make run` in a fresh clone of HEAD:
+# sign-ins and confirmations at once, then 30 s at 100 votes a second (bench/embedded.py).
+bench-embedded: install
+	$(PY) bench/embedded.py $(BENCH_ARGS)
 
 # A mixed voting day through gunicorn against PostgreSQL (scratch database comunas_bench_day).
 bench-day: install
