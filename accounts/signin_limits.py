@@ -126,9 +126,9 @@ class Alarm:
 
 
 def signin_failure_count(*, address: str, account: str) -> Alarm | None:
-    """Count a failed sign-in of ``account`` from ``address``. Returns the alarm when this
-    failure makes the address's count of different accounts reach its threshold (once per
-    window: the increment that reaches it is one request's)."""
+    """Count a failed sign-in of ``account`` from ``address``. Returns the alarm when the
+    address's count of different accounts has reached its threshold, once per window (whoever
+    adds the window's alarm key first raises it)."""
     allowance = allowance_for(address)
     window = _window(FAILURE_WINDOW_SECONDS)
     failures = _count(_key("failures", address, window), FAILURE_WINDOW_SECONDS)
@@ -137,8 +137,10 @@ def signin_failure_count(*, address: str, account: str) -> Alarm | None:
     if not cache.add(_key("failed", address, window, account_hash), 1, FAILURE_WINDOW_SECONDS):
         return None  # an account already counted in this window
     accounts = _count(_key("accounts", address, window), FAILURE_WINDOW_SECONDS)
-    if accounts != allowance.alarm_accounts:
+    if accounts < allowance.alarm_accounts:
         return None
+    if not cache.add(_key("alarm", address, window), 1, FAILURE_WINDOW_SECONDS):
+        return None  # raised already in this window
     return Alarm(
         address=address,
         accounts=accounts,

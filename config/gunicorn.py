@@ -3,11 +3,10 @@ database), docker compose and the benchmarks. `gunicorn --config config/gunicorn
 config.wsgi:application`; the environment chooses:
 
 - HOST (127.0.0.1) and PORT (8000): where it listens;
-- WEB_CONCURRENCY: worker processes. Two with Redis (measured best on 2 cores, bench/votes.py);
-  one on the embedded stack, whose in-process cache (rate limits, cached results) must be one
-  cache, and whose SQLite file takes one writer at a time whatever the number of processes;
-- WEB_THREADS: threads per worker (gthread: a slow client holds a thread, not a process; the
-  password hash and the database release the GIL meanwhile).
+- WEB_CONCURRENCY: worker processes, 2 by default (measured best on 2 cores: bench/votes.py
+  with PostgreSQL, bench/embedded.py on SQLite, whose writers queue for the file's lock);
+- WEB_THREADS: threads per worker, 4 by default (gthread: a slow client holds a thread, not a
+  process; the password hash and the database release the GIL meanwhile).
 
 Connections wait in a deep accept queue (backlog) rather than being refused when a crowd arrives
 at once, and each worker keeps up to worker_connections of them open.
@@ -17,8 +16,8 @@ import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY") or (2 if os.environ.get("REDIS_URL") else 1))
-threads = int(os.environ.get("WEB_THREADS") or (4 if os.environ.get("REDIS_URL") else 8))
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+threads = int(os.environ.get("WEB_THREADS") or 4)
 backlog = 2048
 worker_connections = 1000
 keepalive = 5

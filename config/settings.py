@@ -149,7 +149,17 @@ if REDIS_URL:
     # request) and written through to the database, which stays the reference.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # The embedded stack: one cache for every process (gunicorn's workers, the Celery worker and
+    # the beat): rate limits must count once, and the urns' key shares typed in on a page are
+    # read by the count in the worker. It lives in the SQLite file, in a table `migrate` makes
+    # (accounts/apps.py); nothing on the vote's path reads or writes it.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "comunas_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -25,6 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
+PASSWORD = "una-clave-de-prueba-larga"
 
 
 def free_port() -> int:
@@ -41,6 +42,15 @@ def web_command() -> list[str]:
     command = shlex.split(line.removeprefix("web:"))
     command[0] = str(Path(sys.executable).parent / Path(command[0]).name)
     return command
+
+
+# A resident who can sign in, made in the served database.
+RESIDENT = f"""
+from allauth.account.models import EmailAddress
+from accounts.models import User
+user = User.objects.create_user(email="vecina@example.org", password="{PASSWORD}")
+EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +73,11 @@ def served(tmp_path_factory):
     )
     env.pop("WEB_CONCURRENCY", None)
     manage = [sys.executable, str(ROOT / "manage.py")]
-    for step in (["migrate", "--noinput"], ["collectstatic", "--noinput", "--verbosity", "0"]):
+    for step in (
+        ["migrate", "--noinput"],
+        ["collectstatic", "--noinput", "--verbosity", "0"],
+        ["shell", "--command", RESIDENT],
+    ):
         subprocess.run([*manage, *step], cwd=ROOT, env=env, check=True, capture_output=True)
     log = (var_dir / "web.log").open("wb")
     process = subprocess.Popen(
@@ -195,13 +209,42 @@ def test_gunicorn_listens_on_port_8000_of_this_machine_unless_told(monkeypatch):
     assert gunicorn_settings(monkeypatch, HOST="0.0.0.0")["bind"] == "0.0.0.0:8000"  # noqa: S104
 
 
-def test_the_embedded_stack_runs_one_process_so_its_in_process_cache_is_one(monkeypatch):
+def test_gunicorn_runs_two_processes_of_four_threads_unless_told(monkeypatch):
     embedded = gunicorn_settings(monkeypatch)
-    assert (embedded["worker_class"], embedded["workers"]) == ("gthread", 1)
-    assert embedded["threads"] > 1
-    with_redis = gunicorn_settings(monkeypatch, REDIS_URL="redis://127.0.0.1:6379/0")
-    assert (with_redis["workers"], with_redis["threads"]) == (2, 4)
+    assert (embedded["worker_class"], embedded["workers"], embedded["threads"]) == (
+        "gthread",
+        2,
+        4,
+    )
     chosen = gunicorn_settings(monkeypatch, WEB_CONCURRENCY="3", WEB_THREADS="2")
     assert (chosen["workers"], chosen["threads"]) == (3, 2)
     assert embedded["backlog"] >= 1024 and embedded["accesslog"] is None
     assert embedded["control_socket_disable"] is True
+
+
+def sign_in(connection, password: str) -> tuple[int, str]:
+    """The sign-in form, as a browser fills it: (status, page)."""
+    response, page = get(connection, "/cuentas/login/")
+    cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie")).group(1)
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
+    form = {"csrfmiddlewaretoken": token, "login": "vecina@example.org", "password": password}
+    response, page = post(
+        connection,
+        "/cuentas/login/",
+        urllib.parse.urlencode(form).encode(),
+        {"Cookie": f"csrftoken={cookie}"},
+    )
+    return response.status, page.decode()
+
+
+def test_an_account_locks_after_ten_wrong_passwords_whichever_process_answers(served):
+    """gunicorn runs two processes: the sign-in limits count in one cache, the database's."""
+    for attempt in range(10):
+        connection = http.client.HTTPConnection("127.0.0.1", served, timeout=60)
+        status, page = sign_in(connection, f"equivocada-{attempt}")
+        connection.close()
+        assert status == 200 and "no son correctas" in page
+    connection = http.client.HTTPConnection("127.0.0.1", served, timeout=60)
+    status, page = sign_in(connection, PASSWORD)
+    connection.close()
+    assert status == 200 and "Demasiados intentos fallidos" in page
