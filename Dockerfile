@@ -13,4 +13,7 @@ RUN SECRET_KEY=build-only DEBUG=0 python manage.py collectstatic --noinput \
     && SECRET_KEY=build-only DEBUG=0 python manage.py compilemessages --ignore '.venv/*'
 USER comunas
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# config/gunicorn.py: gthread, 2 workers of 4 threads, no access log (it would carry
+# whole query strings); HOST and PORT choose where it listens.
+ENV HOST=0.0.0.0 PORT=8000
+CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi:application"]

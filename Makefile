@@ -1,8 +1,10 @@
 # The two commands of the README:
-#   make run   the app with demo data at http://127.0.0.1:8000, with a Celery worker and beat,
-#              on SQLite and a filesystem broker (no PostgreSQL or Redis needed)
+#   make run   the app with demo data at http://127.0.0.1:8000 (PORT=...), served as in deployment
+#              (gunicorn, whitenoise, DEBUG off), with a Celery worker and beat, on SQLite and a
+#              filesystem broker (no PostgreSQL or Redis needed)
 #   make test  the whole suite against PostgreSQL and Redis, plus ruff, the import layers and the
 #              migrations check
+# and, for people changing the code, make dev: the same with runserver, DEBUG and autoreload.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -13,13 +15,21 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=0 \
 	SECRET_KEY=test-only-secret-key ALLOWED_HOSTS=127.0.0.1,localhost,testserver \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 STATIC_ROOT=var/static-test
+PORT ?= 8000
+# make run: production settings on plain HTTP at 127.0.0.1, with a secret key of its own kept in
+# var/ (so sessions survive a restart). ALLOWED_HOSTS and SECRET_KEY can be given.
+SECRET_KEY_FILE := var/secret-key
+RUN_ENV = DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}" \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-127.0.0.1,localhost}" SECURE_SSL_REDIRECT=0 \
+	SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0 LOG_FORMAT=plain PORT=$(PORT)
 
-.PHONY: help install run test lint system-deps messages bench-import bench-count bench-urncrypto lock \
-	reliability backup restore
+.PHONY: help install run dev test lint system-deps messages bench-import bench-count \
+	bench-urncrypto lock reliability backup restore bench-votes bench-embedded bench-day
 
 help:
 	@echo "make run     start the app with demo data at http://127.0.0.1:8000 (SQLite, no services)"
 	@echo "make test    run ruff, the import layers, the migrations check and the whole test suite"
+	@echo "make dev     the same as make run with runserver, DEBUG and autoreload, to change the code"
 
 # Installs the exact versions (and hashes) of requirements.lock; pyproject.toml keeps the ranges.
 $(VENV)/.installed: requirements.lock
@@ -31,10 +41,21 @@ $(VENV)/.installed: requirements.lock
 
 install: $(VENV)/.installed
 
-run: install
+$(SECRET_KEY_FILE):
+	@mkdir -p $(dir $@)
+	@umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+# Static files are collected first: whitenoise serves them from there, as in deployment.
+run: install $(SECRET_KEY_FILE)
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
+	$(RUN_ENV) $(PY) manage.py seed_demo
+	$(RUN_ENV) $(VENV)/bin/honcho --procfile Procfile.run start --port $(PORT)
+
+dev: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
-	DEBUG=1 $(VENV)/bin/honcho --procfile Procfile.dev start
+	DEBUG=1 $(VENV)/bin/honcho --procfile Procfile.dev start --port $(PORT)
 
 # The browser tests drive Debian's Chromium and the catalogue check needs gettext: install them
 # when missing, as root, or say how.
@@ -84,9 +105,15 @@ bench-urncrypto: install
 bench-count: install
 	$(TEST_ENV) $(PY) bench/count.py $(BENCH_ARGS)
 
-# Online votes through gunicorn against PostgreSQL (scratch database comunas_bench_votes).
+# Online votes through gunicorn against PostgreSQL (scratch database comunas_bench_votes);
+# BENCH_ARGS=--embedded runs bench-embedded instead.
 bench-votes: install
 	$(TEST_ENV) $(PY) bench/votes.py $(BENCH_ARGS)
+
+# A crowd at one door of `make run`'s stack, started by `make run` in a fresh clone of HEAD:
+# sign-ins and confirmations at once, then 30 s at 100 votes a second (bench/embedded.py).
+bench-embedded: install
+	$(PY) bench/embedded.py $(BENCH_ARGS)
 
 # A mixed voting day through gunicorn against PostgreSQL (scratch database comunas_bench_day).
 bench-day: install

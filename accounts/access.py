@@ -58,6 +58,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "home": EVERYONE,
     # The load balancer's health probe (issue 9): no sign-in, reports services, not data.
     "healthz": EVERYONE,
+    # The site's icon, which browsers ask for at this address (issue 18).
+    "favicon": EVERYONE,
     # The vote: verified residents of a commune on the vote; receipts are public once it closes.
     "voting:ballot": VOTERS_OF_A,
     "voting:vote-confirm": VOTERS_OF_A,
@@ -81,6 +83,8 @@ ACCESS: dict[str, frozenset[str]] = {
     # Pages for people.
     "accounts:home-for-user": SIGNED_IN,
     "accounts:voting-notice": SIGNED_IN,
+    # Addresses failing to sign in across many accounts (issue 18): the staff who watch the site.
+    "accounts:signin-alarms": frozenset({MINISTRY_STAFF, CYCLE_ADMIN}),
     "communes:my-participation": SIGNED_IN,
     "communes:my-data": SIGNED_IN,
     "communes:my-communes": SPOKESPEOPLE,

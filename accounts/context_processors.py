@@ -12,4 +12,5 @@ def navigation(request):
         "can_review_sheets": permissions.can(user, "voting.review_tally_sheets"),
         "runs_a_table": permissions.can(user, "voting.see_own_tables"),
         "pays_disbursements": permissions.can(user, "funding.see_payments"),
+        "sees_signin_alarms": permissions.can(user, "accounts.see_signin_alarms"),
     }

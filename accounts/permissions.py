@@ -320,6 +320,12 @@ def _may_see_commune_money(user, commune) -> bool:
     return commune.pk in roles_of(user).spokesperson_units
 
 
+def _may_see_signin_alarms(user, _obj=None) -> bool:
+    """Sign-in alarms (an address trying passwords across accounts): ministry staff and cycle
+    admins, who watch the site."""
+    return is_cycle_admin(user) or is_ministry_staff(user)
+
+
 def _speaks_for(user, commune_id: int, units: set[str]) -> bool:
     return bool(roles_of(user).spokesperson_units.get(commune_id, frozenset()) & units)
 
@@ -477,6 +483,7 @@ def pledge_sources_q(user) -> Q:
 
 
 RULES = {
+    "accounts.see_signin_alarms": _may_see_signin_alarms,
     "communes.claim_census_record": _may_claim_census_record,
     "communes.see_claims_queue": _may_see_claims_queue,
     "communes.decide_claim": _may_decide_claim,

@@ -1,5 +1,7 @@
 """Writes to accounts and staff roles; each is audited and ends the person's other sessions."""
 
+import logging
+
 from allauth.mfa.models import Authenticator
 from django.db import transaction
 
@@ -7,6 +9,8 @@ import audit
 
 from . import permissions
 from .models import StaffRole, User
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -39,3 +43,29 @@ def user_voting_notice_set(*, user: User, enabled: bool) -> User:
     User.objects.filter(pk=user.pk).update(notify_voting_opens=enabled)
     user.notify_voting_opens = enabled
     return user
+
+
+@transaction.atomic
+def signin_alarm_raise(*, alarm):
+    """One address failed to sign in to many different accounts within a window: record it in
+    the audit trail, which staff read on the sign-in alarms page (the address is not blocked:
+    each account has its own lock, accounts/signin_limits.py)."""
+    logger.warning(
+        "sign-in alarm: %s failed for %d accounts in %d minutes",
+        alarm.address,
+        alarm.accounts,
+        alarm.window_minutes,
+    )
+    return audit.record(
+        actor=None,
+        action="signin.alarm",
+        object_type="network.address",
+        object_id=alarm.address,
+        after={
+            "address": alarm.address,
+            "accounts": alarm.accounts,
+            "failures": alarm.failures,
+            "trusted_network": alarm.trusted,
+            "window_minutes": alarm.window_minutes,
+        },
+    )

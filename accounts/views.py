@@ -1,10 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import permissions, services
+from . import permissions, selectors, services
 
 
 @login_required
@@ -30,3 +30,14 @@ def voting_notice(request):
     else:
         messages.success(request, _("We will not email you when voting opens."))
     return redirect("communes:my-participation")
+
+
+@login_required
+def signin_alarms(request):
+    """Addresses that failed to sign in to many accounts (accounts/signin_limits.py)."""
+    permissions.require(request.user, "accounts.see_signin_alarms")
+    return render(
+        request,
+        "accounts/signin_alarms.html",
+        {"alarms": selectors.signin_alarms_recent(), "days": selectors.SIGNIN_ALARM_DAYS},
+    )

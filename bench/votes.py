@@ -28,6 +28,7 @@ gunicorn stopped, pgbench runs the vote's statements on the same database for a 
 database's own ceiling, for comparison.
 
     make bench-votes            # or: DATABASE_URL=... python bench/votes.py [--workers N ...]
+    make bench-votes BENCH_ARGS=--embedded   # the embedded stack instead: bench/embedded.py
 
 Every simulated voter comes from 127.0.0.1; the vote has no per-address limit (a person votes
 once, see voting/views.py), so no setting is relaxed for the run.
@@ -737,6 +738,11 @@ def database_check(url: str, consultation: int, receipts: list[str]) -> dict:
 
 
 def main() -> int:
+    if "--embedded" in sys.argv[1:]:
+        # The same crowd on `make run`'s stack (SQLite, the filesystem broker): bench/embedded.py.
+        import embedded
+
+        return embedded.main([arg for arg in sys.argv[1:] if arg != "--embedded"])
     args = arguments()
     url = scratch_database()
     key_dir = tempfile.mkdtemp(prefix="bench-votes-keys-")

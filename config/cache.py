@@ -74,6 +74,10 @@ class ResilientRedisCache(ReusingRedisCache):
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         return self._soft("add", True, key, value, timeout, version)
 
+    def incr(self, key, delta=1, version=None):
+        # A counter that cannot count reads as nothing counted (accounts/signin_limits.py).
+        return self._soft("incr", None, key, delta, version)
+
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
         return self._soft("touch", False, key, timeout, version)
 

@@ -10,7 +10,16 @@ Content-Length (chunked) is not read at all by Django under WSGI, so it cannot g
 
 An address with a NUL byte in its path or query is refused too (400): no page has a use for one,
 and PostgreSQL cannot even compare text holding it, so it would reach the database as an error.
+
+A body nobody read must still leave the socket before the answer does (``unread_body_drained``,
+around the WSGI application): gunicorn discards at most 64 KiB of a body the application left
+unread and then closes the connection, so a client still sending the rest of a refused body (a
+sign-in without its CSRF cookie, a body over the limits above, a rate-limited form, a POST
+redirected to sign in) gets a reset instead of the answer, and a keep-alive connection is dropped
+after it. Draining it costs what reading an accepted form would have.
 """
+
+import time
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
@@ -96,3 +105,39 @@ class RequestLimitsMiddleware:
                 _("The address holds a character that is not allowed (a null byte)."),
             )
         return None
+
+
+# How long an unread body may take to arrive and be thrown away, after the answer is ready.
+DRAIN_SECONDS = 10.0
+DRAIN_CHUNK = 64 * 1024
+
+
+def body_drain(environ) -> None:
+    """Read and discard what is left of this request's body, up to the largest body any form
+    accepts (UPLOAD_MAX_REQUEST_BYTES) and for at most DRAIN_SECONDS; a larger body is left
+    to the server, which closes the connection on it."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if length <= 0 or length > settings.UPLOAD_MAX_REQUEST_BYTES:
+        return
+    stream = environ.get("wsgi.input")
+    deadline = time.monotonic() + DRAIN_SECONDS
+    try:
+        # The server's input ends at the Content-Length: reads past it return nothing.
+        while time.monotonic() < deadline and stream.read(DRAIN_CHUNK):
+            pass
+    except OSError:  # the client went away meanwhile: nothing left to answer
+        return
+
+
+def unread_body_drained(application):
+    """The WSGI application, draining whatever its request left unread before answering."""
+
+    def drained(environ, start_response):
+        response = application(environ, start_response)
+        body_drain(environ)
+        return response
+
+    return drained

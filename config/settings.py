@@ -125,6 +125,18 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Django's cursors bind on the client and never prepare; this lets the few statements run on
     # a psycopg cursor of their own (the vote) be prepared once per connection.
     DATABASES["default"]["OPTIONS"] = {"prepare_threshold": 5}
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded database as a real one, for the web, the worker and the beat alike (they all
+    # read these settings). A transaction takes the write lock when it begins (IMMEDIATE), so
+    # concurrent writers queue for up to SQLITE_BUSY_TIMEOUT seconds instead of failing at once
+    # with "database is locked" when a reader tries to become a writer; the write-ahead log lets
+    # pages be read while one writer writes; synchronous=NORMAL is safe with WAL (a power cut may
+    # lose the last commits, never corrupt the file) and spares an fsync per commit.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "20")),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -142,7 +154,17 @@ if REDIS_URL:
     # request) and written through to the database, which stays the reference.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # The embedded stack: one cache for every process (gunicorn's workers, the Celery worker and
+    # the beat): rate limits must count once, and the urns' key shares typed in on a page are
+    # read by the count in the worker. It lives in the SQLite file, in a table `migrate` makes
+    # (accounts/apps.py); nothing on the vote's path reads or writes it.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "comunas_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -178,9 +200,15 @@ MFA_TOTP_ISSUER = "Comunas"
 STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("STAFF_SESSION_IDLE_SECONDS", str(30 * 60)))
 
 # Rate limits (django-allauth's limiter, which also serves our own actions): "count/period/scope".
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
-    "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
+    # Signing in (issue 18): many residents share one address (an infocentro, a school's lab, a
+    # phone company's), so no sign-in is refused for its address; accounts/signin_limits.py slows
+    # an address past its allowance instead and raises the alarm on one address failing across
+    # many accounts. Failures are limited per account ("key": the email address), wherever they
+    # come from: ten wrong passwords lock that account for fifteen minutes.
+    "login": "",
+    "login_failed": "10/15m/key",
     "signup": "10/m/ip",
     "reset_password": "10/m/ip,3/5m/key",
     "reset_password_from_key": "20/m/ip",
@@ -198,6 +226,28 @@ ACCOUNT_RATE_LIMITS = {
     # family's, too few to walk through the cédulas of a town (cédulas are serial numbers).
     "where_to_vote": "10/m/ip,100/h/ip",
 }
+# Networks whose addresses many residents share on purpose (infocentros, voting centres), in CIDR
+# notation, comma-separated: they get the "trusted" allowances below.
+TRUSTED_NETWORKS = env_list("TRUSTED_NETWORKS")
+# Per address, per sign-in: how many a minute go through at once, how many failures in ten
+# minutes before each sign-in is slowed too, and how many different accounts failing within ten
+# minutes raise the alarm (accounts/signin_limits.py).
+SIGNIN_LIMITS = {
+    "address": {
+        "signins_per_minute": int(os.environ.get("SIGNIN_PER_ADDRESS_PER_MINUTE", "300")),
+        "failures_per_window": int(os.environ.get("SIGNIN_FAILURES_PER_ADDRESS", "100")),
+        "alarm_accounts": int(os.environ.get("SIGNIN_ALARM_ACCOUNTS", "30")),
+    },
+    "trusted": {
+        "signins_per_minute": int(os.environ.get("SIGNIN_TRUSTED_PER_MINUTE", "3000")),
+        "failures_per_window": int(os.environ.get("SIGNIN_TRUSTED_FAILURES", "1000")),
+        "alarm_accounts": int(os.environ.get("SIGNIN_TRUSTED_ALARM_ACCOUNTS", "150")),
+    },
+}
+# Past an allowance a sign-in waits this long, plus as much again for each allowance exceeded,
+# up to the maximum.
+SIGNIN_SLOWDOWN_SECONDS = float(os.environ.get("SIGNIN_SLOWDOWN_SECONDS", "1"))
+SIGNIN_SLOWDOWN_MAX_SECONDS = float(os.environ.get("SIGNIN_SLOWDOWN_MAX_SECONDS", "5"))
 
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]

@@ -6,6 +6,7 @@ from . import health, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", include("communes.urls")),
     path("", include("consultations.urls")),
     path("", include("voting.urls")),

@@ -1,4 +1,7 @@
+from django.conf import settings
+from django.http import FileResponse
 from django.shortcuts import render
+from django.views.decorators.cache import cache_control
 
 from communes.selectors import registry_figures
 from consultations.selectors import consultation_current, consultation_timeline
@@ -15,4 +18,13 @@ def home(request):
             "current": current,
             "timeline": current and consultation_timeline(consultation=current),
         },
+    )
+
+
+@cache_control(public=True, max_age=7 * 24 * 60 * 60)
+def favicon(request):
+    """/favicon.ico, which browsers ask for whatever the page says (and for files that are not
+    pages): the same icon as the pages' own link to the static file."""
+    return FileResponse(
+        (settings.BASE_DIR / "static" / "favicon.ico").open("rb"), content_type="image/x-icon"
     )

@@ -7,6 +7,7 @@ phase transition). The figures are cached under that version, so a recount or a 
 makes new keys and the old ones are never read again (they expire on their own).
 """
 
+import datetime
 import re
 import time
 from collections.abc import Iterator
@@ -14,13 +15,13 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Count as Tally
-from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from communes.models import Commune, Municipality, State
-from consultations.models import Consultation, PhaseTransition
+from consultations.models import Consultation, Exclusion, PhaseTransition, Project
 from consultations.selectors import published_rounds
 
 from . import urn as sealing
@@ -583,6 +584,68 @@ def table_rows(*, consultation: Consultation) -> Iterator[dict]:
 
 
 # The vote ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenVote:
+    """A round in voting with a ballot for the resident's commune, and whether they voted."""
+
+    consultation: Consultation
+    voted_channel: str | None  # "online" or "table" once in the voting book
+    online: bool  # whether this round is voted online at all
+    all_day: bool  # whether its daily hours span the whole day
+
+    @property
+    def voted(self) -> bool:
+        return self.voted_channel is not None
+
+    @property
+    def voted_online(self) -> bool:
+        return self.voted_channel == VotingBookEntry.Channel.ONLINE
+
+
+def votes_open_to(*, resident) -> list[OpenVote]:
+    """The rounds in voting whose ballot includes the resident's commune, soonest to close
+    first, each saying whether the resident is already in its voting book: one query.
+
+    ``resident`` comes with its council (``select_related``): its commune decides the ballot.
+    Whether the resident may vote at all (verified, of age) is the ballot's to say."""
+    commune = resident.council.commune
+    if commune.status != Commune.Status.ACTIVE:
+        return []
+    rounds = (
+        Consultation.objects.filter(phase=Consultation.Phase.VOTING)
+        .filter(
+            Exists(
+                Project.objects.filter(
+                    consultation=OuterRef("pk"),
+                    commune_id=commune.pk,
+                    status=Project.Status.APPROVED,
+                )
+            )
+        )
+        .exclude(
+            Exists(Exclusion.objects.filter(consultation=OuterRef("pk"), commune_id=commune.pk))
+        )
+        .annotate(
+            voted_channel=Subquery(
+                VotingBookEntry.objects.filter(
+                    consultation=OuterRef("pk"), resident_id=resident.pk
+                ).values("channel")[:1]
+            )
+        )
+        .order_by("voting_closes_at", "pk")
+    )
+    return [
+        OpenVote(
+            consultation=consultation,
+            voted_channel=consultation.voted_channel,
+            online=consultation.channels != Consultation.Channels.IN_PERSON,
+            all_day=consultation.voting_hours_start <= datetime.time(0, 0)
+            and consultation.voting_hours_end >= datetime.time(23, 59),
+        )
+        for consultation in rounds
+    ]
 
 
 @dataclass(frozen=True)

@@ -313,6 +313,7 @@ def probes(world):
     found = {
         "home": ("get", reverse("home"), None),
         "healthz": ("get", reverse("healthz"), None),  # the health probe (issue 9)
+        "favicon": ("get", reverse("favicon"), None),
         "voting:ballot": ("get", reverse("voting:ballot", args=[voting.pk]), None),
         "voting:vote-confirm": (
             "post",
@@ -339,6 +340,7 @@ def probes(world):
         "set_language": ("post", reverse("set_language"), {"language": "es", "next": "/"}),
         "accounts:home-for-user": ("get", reverse("accounts:home-for-user"), None),
         "accounts:voting-notice": ("post", reverse("accounts:voting-notice"), {"enabled": "on"}),
+        "accounts:signin-alarms": ("get", reverse("accounts:signin-alarms"), None),
         "communes:my-participation": ("get", reverse("communes:my-participation"), None),
         "communes:my-data": ("get", reverse("communes:my-data"), None),
         "communes:my-communes": ("get", reverse("communes:my-communes"), None),
@@ -602,6 +604,7 @@ OURS = (
     "home",
     "voting:where-to-vote",  # issue 16
     "healthz",  # the health probe (issue 9)
+    "favicon",
     "communes:",
     "accounts:",
     "consultations:",

@@ -1,24 +1,11 @@
-"""Rate limits, with clear Spanish messages; the census claim cannot be used to enumerate."""
+"""Rate limits, with clear Spanish messages; the census claim cannot be used to enumerate.
+(Signing in has limits of its own, per account and never per address: test_signin_limits.py.)"""
 
 from django.urls import reverse
 
 from communes.models import ResidentClaim
 
 from ..conftest import PASSWORD
-
-
-def test_login_locks_after_five_failures_for_one_address(client, alice):
-    for _attempt in range(5):
-        response = client.post(
-            reverse("account_login"), {"login": "alice@example.org", "password": "no"}
-        )
-        assert response.status_code == 200
-    response = client.post(
-        reverse("account_login"), {"login": "alice@example.org", "password": PASSWORD}
-    )
-    assert response.status_code in (200, 429)
-    assert "Demasiados" in response.content.decode() or response.status_code == 429
-    assert "_auth_user_id" not in client.session
 
 
 def test_signup_is_limited_per_address(client, db):

@@ -156,3 +156,58 @@ def test_an_address_with_a_null_byte_is_a_bad_request(client, db, address):
     assert 'data-refused="null_character"' in response.content.decode()
     response = client.get(address, headers={"accept": "application/json"})
     assert json.loads(response.content)["code"] == "null_character"
+
+
+class CountedBody:
+    """A body of `size` bytes that counts what is read of it."""
+
+    def __init__(self, size):
+        self.left, self.read_bytes = size, 0
+
+    def read(self, size=-1):
+        size = self.left if size is None or size < 0 else min(size, self.left)
+        self.left -= size
+        self.read_bytes += size
+        return b"a" * size
+
+
+def test_a_body_the_app_left_unread_is_drained_before_the_answer_goes_out():
+    """gunicorn drops the connection on more than 64 KiB left unread, and the client still
+    sending gets a reset instead of the answer (config/limits.py)."""
+    from config.limits import body_drain
+
+    body = CountedBody(3 * MB)
+    body_drain({"CONTENT_LENGTH": str(3 * MB), "wsgi.input": body})
+    assert body.read_bytes == 3 * MB
+    # Beyond the largest form's size, the server is left to close the connection.
+    huge = settings.UPLOAD_MAX_REQUEST_BYTES + 1
+    body = CountedBody(huge)
+    body_drain({"CONTENT_LENGTH": str(huge), "wsgi.input": body})
+    assert body.read_bytes == 0
+    # No length, or one that is not a number: no body to drain.
+    for length in ("", "abc", "-1"):
+        body = CountedBody(10)
+        body_drain({"CONTENT_LENGTH": length, "wsgi.input": body})
+        assert body.read_bytes == 0
+
+
+def test_the_served_application_drains_what_its_views_did_not_read(db):
+    import io
+
+    from config.wsgi import application
+
+    statuses = []
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/cuentas/login/",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(MB),
+        "wsgi.input": io.BytesIO(b"login=" + b"a" * (MB - 6)),
+    }
+    response = application(environ, lambda status, headers: statuses.append(status))
+    response.close()
+    assert statuses == ["403 Forbidden"]  # no CSRF cookie: refused before reading the form
+    assert environ["wsgi.input"].tell() == MB
