@@ -43,6 +43,9 @@ COUNTED_AFTER = datetime.timedelta(hours=2)
 
 
 def _quarter_of(day: datetime.date, *, shift: int = 0) -> tuple[int, int]:
+    """The (year, quarter) ``day`` falls in, or the one ``shift`` quarters away: the step that
+    consultations.phases.consultation_create_next takes inline, which should move to one public
+    helper in consultations for both."""
     index = day.year * 4 + (day.month - 1) // 3 + shift
     return index // 4, index % 4 + 1
 
