@@ -11,9 +11,10 @@ Every request comes from 127.0.0.1 on a connection of its own (as each phone con
 own), from one asyncio process speaking raw HTTP/1.1:
 
 1. the bars of the issue:
-   - 60 residents sign in from this one address at once, then each sends their confirmation 3
-     times at once: every sign-in gets in (no 429), every resident one 200 and every other
-     answer 409, no 500, nothing dropped;
+   - 60 residents sign in from this one address within a minute (one a second: the sign-in page,
+     then the form), then each sends their confirmation 3 times, all at once: every sign-in
+     gets in (no 429), every resident one 200 and every other answer 409, no 500, nothing
+     dropped;
    - one resident sends their confirmation 50 times at once: one 200, 49 times 409;
 2. a burst: 200 residents sending 3 confirmations each, all at once;
 3. steady: voters arriving at --rate a second for --duration seconds whatever the answers (open
@@ -87,6 +88,9 @@ def arguments(argv=None):
     parser.add_argument("--burst", type=int, default=200, help="residents in the burst")
     parser.add_argument("--copies", type=int, default=3, help="confirmations each sends at once")
     parser.add_argument("--bar-signins", type=int, default=60, help="residents signing in")
+    parser.add_argument(
+        "--bar-minute", type=float, default=60.0, help="seconds the sign-ins arrive within"
+    )
     parser.add_argument("--bar-one", type=int, default=50, help="one resident's confirmations")
     parser.add_argument("--communes", type=int, default=50)
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
@@ -404,13 +408,23 @@ async def sign_in_post(port: int, voter: dict, signins: Counter, dropped: Counte
 
 
 async def bars(port: int, path: str, voters: list[dict], args) -> dict:
-    """The issue's bars: a crowd signing in from one address, then confirming at once; one
-    resident confirming many times at once."""
+    """The issue's bars: a crowd signing in from one address within a minute, then confirming
+    at once; one resident confirming many times at once."""
     crowd = voters[: args.bar_signins]
-    signins, dropped = Counter(), Counter()
+    signins, dropped, latencies = Counter(), Counter(), []
+
+    async def arrive(voter, arrival):
+        # Each resident arrives in turn within the minute: the sign-in page, then the form.
+        await asyncio.sleep(max(0.0, arrival - time.perf_counter()))
+        if await sign_in_page(port, voter, dropped):
+            await sign_in_post(port, voter, signins, dropped)
+        latencies.append(time.perf_counter() - arrival)
+
     started = time.perf_counter()
-    await asyncio.gather(*(sign_in_page(port, voter, dropped) for voter in crowd))
-    await asyncio.gather(*(sign_in_post(port, voter, signins, dropped) for voter in crowd))
+    spacing = args.bar_minute / max(len(crowd), 1)
+    await asyncio.gather(
+        *(arrive(voter, started + index * spacing) for index, voter in enumerate(crowd))
+    )
     signin_seconds = time.perf_counter() - started
     signed_in = [voter for voter in crowd if "session" in voter]
     crowd_votes = Tally()
@@ -439,6 +453,9 @@ async def bars(port: int, path: str, voters: list[dict], args) -> dict:
     return {
         "signins": {str(status): count for status, count in sorted(signins.items())},
         "signin_dropped": sum(dropped.values()),
+        "signin_dropped_by_kind": dict(dropped),
+        "signin_p50_ms": round(votes.percentile(latencies, 0.50) * 1000, 1),
+        "signin_p99_ms": round(votes.percentile(latencies, 0.99) * 1000, 1),
         "signin_seconds": round(signin_seconds, 1),
         "signed_in": len(signed_in),
         "crowd_confirmations": crowd_summary,
@@ -519,7 +536,8 @@ def run(args) -> int:
 
         bar = asyncio.run(bars(port, path, voters, args))
         print(
-            f"bars: {bar['signins']} sign-ins in {bar['signin_seconds']} s; crowd "
+            f"bars: {bar['signins']} sign-ins in {bar['signin_seconds']} s (p99 "
+            f"{bar['signin_p99_ms']} ms); crowd "
             f"{bar['crowd_confirmations']['statuses']}; one resident "
             f"{bar['one_resident_confirmations']['statuses']}; met: {bar['met']}"
         )
