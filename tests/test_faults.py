@@ -12,15 +12,7 @@ from kombu.exceptions import OperationalError as BrokerDown
 from outbox import jobs
 from outbox.models import PendingJob
 
-from .conftest import make_resident, make_user
-
-DEAD_REDIS = {
-    "default": {
-        "BACKEND": "config.cache.ResilientRedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-    }
-}
+from .builders import DEAD_REDIS, make_resident, make_user
 
 
 def test_a_database_error_is_a_spanish_503_with_retry_after(db, monkeypatch):

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from communes.models import ResidentClaim
 
-from ..conftest import PASSWORD
+from ..builders import PASSWORD
 
 
 def test_login_locks_after_five_failures_for_one_address(client, alice):

@@ -17,8 +17,7 @@ from consultations.models import Consultation, PhaseTransition
 from cycle import services as cycle
 from cycle.tasks import rounds_advance_due_task
 
-from ..conftest import make_user
-from .conftest import NOW, approve_projects, hours, make_round
+from ..builders import NOW, approve_projects, hours, make_round, make_user
 
 Phase = Consultation.Phase
 
@@ -141,7 +140,7 @@ def test_spokespeople_of_communes_taking_part_are_emailed_on_commit(
 def test_residents_who_opted_in_hear_when_voting_opens(
     scheduled, alice, council_a, commune_a, django_capture_on_commit_callbacks, eager_tasks
 ):
-    from ..conftest import make_resident
+    from ..builders import make_resident
 
     eager = make_user("eager@example.org", notify_voting_opens=True)
     make_resident(council_a, "V-4040404", "Votante Entusiasta", user=eager)

@@ -1,73 +1,18 @@
 """Assemblies, problems and proposals: quorum, uploads, limits, phases, permissions, conflicts."""
 
-import datetime
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from communes.models import CommunalCouncil
 from consultations import services
 from consultations.models import Assembly, Consultation, Project
 
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import make_resident, make_staff
-from .conftest import make_round
+from ..builders import census, complete, make_resident, make_staff, minutes, open_round, record
 
 Phase = Consultation.Phase
-
-
-def open_round(phase=Phase.ASSEMBLIES, **overrides):
-    now = timezone.now()
-    day = datetime.timedelta(days=1)
-    return make_round(
-        phase=phase,
-        assemblies_open_at=now - 10 * day,
-        validation_opens_at=now + 10 * day,
-        voting_opens_at=now + 20 * day,
-        voting_closes_at=now + 20 * day + datetime.timedelta(hours=10),
-        tally_deadline_at=now + 23 * day,
-        **overrides,
-    )
-
-
-def census(council, adults: int, children: int = 0, prefix: int = 20):
-    today = timezone.localdate()
-    for number in range(adults):
-        make_resident(
-            council,
-            f"V-{prefix}{number:06d}",
-            f"Adulto {number}",
-            birth=today.replace(year=today.year - 30),
-        )
-    for number in range(children):
-        make_resident(
-            council,
-            f"V-{prefix + 1}{number:06d}",
-            f"Niño {number}",
-            birth=today.replace(year=today.year - 10),
-        )
-
-
-def minutes(name="acta.pdf", data=None):
-    return SimpleUploadedFile(name, data or tiny_pdf())
-
-
-def record(round_, commune, by, *, councils, attendance, call="first", **extra):
-    return services.assembly_record(
-        consultation=round_,
-        commune=commune,
-        by=by,
-        held_on=timezone.localdate(),
-        place="Casa comunal",
-        councils=councils,
-        call=call,
-        attendance=attendance,
-        minutes=extra.pop("minutes", minutes()),
-        **extra,
-    )
 
 
 @pytest.fixture
@@ -206,22 +151,6 @@ def test_a_commune_proposes_at_most_the_ballots_maximum(with_quorum, alice, comm
             consultation=with_quorum.consultation, commune=commune_a, by=alice, title="P4"
         )
     assert Project.objects.count() == 3
-
-
-def complete(project, by, **overrides):
-    problem = services.problem_add(
-        assembly=Assembly.objects.get(commune=project.commune), title="Agua", by=by
-    )
-    changes = {
-        "description": "Tubería nueva de 2 km",
-        "category": Project.Category.WATER,
-        "estimated_cost_usd": Decimal("9500"),
-        "beneficiaries": 800,
-        "place": "Sector La Ceiba",
-        "problem": problem,
-        **overrides,
-    }
-    return services.project_update(project=project, by=by, version=project.version, changes=changes)
 
 
 def test_the_cost_cannot_exceed_the_rounds_amount(with_quorum, alice, commune_a):

@@ -9,9 +9,8 @@ from playwright.sync_api import expect
 
 from accounts.models import StaffRole
 
-from ..conftest import PASSWORD, give_totp, make_user
-from .conftest import screenshot
-from .test_staff_security import current_code
+from ..builders import PASSWORD, give_totp, make_user
+from ..builders.browser import current_code, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
