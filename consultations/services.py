@@ -5,6 +5,8 @@ changes nothing.
 """
 
 import datetime
+import math
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -230,7 +232,9 @@ def quorum_required(*, consultation: Consultation, call: str, eligible: int) -> 
         if call == Assembly.Call.FIRST
         else consultation.quorum_second_call_percent
     )
-    return max(1, -(-eligible * share // 100))
+    # Decimal's // truncates toward zero, so -(-a // b) does not round a Decimal up; the product
+    # over 100 is exact (a division by 100 always terminates), and ceil rounds that up.
+    return max(1, math.ceil(Decimal(eligible) * Decimal(share) / 100))
 
 
 @transaction.atomic

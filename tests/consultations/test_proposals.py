@@ -42,6 +42,36 @@ def test_quorum_at_second_call_uses_the_smaller_share(assembling, alice, council
     assert (first.quorum_required, first.quorum_reached) == (6, False)
 
 
+def test_quorum_rounds_a_share_of_a_census_not_a_multiple_of_five_up(
+    assembling, alice, council_a, commune_a
+):
+    census(council_a, adults=6)  # with Alice: 7 who may take part; 20 % of 7 is 1.4
+    short = record(assembling, commune_a, alice, councils=[council_a], attendance=1)
+    assert (short.eligible, short.quorum_required, short.quorum_reached) == (7, 2, False)
+    enough = record(assembling, commune_a, alice, councils=[council_a], attendance=2)
+    assert (enough.quorum_required, enough.quorum_reached) == (2, True)
+
+
+@pytest.mark.parametrize(
+    ("eligible", "share", "required"),
+    [
+        (7, "20", 2),
+        (5, "20", 1),
+        (1, "20", 1),
+        (0, "20", 1),
+        (101, "10", 11),
+        (9, "50", 5),
+        (3, "33.33", 1),
+    ],
+)
+def test_the_quorum_is_the_share_of_the_eligible_rounded_up(eligible, share, required):
+    consultation = Consultation(quorum_first_call_percent=Decimal(share))
+    assert (
+        services.quorum_required(consultation=consultation, call="first", eligible=eligible)
+        == required
+    )
+
+
 def test_quorum_counts_only_the_convened_councils(assembling, alice, council_a, commune_a):
     census(council_a, adults=9)
     other = CommunalCouncil.objects.create(
