@@ -167,6 +167,13 @@ def proposed_dates(year: int, quarter: int) -> dict:
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 
+def quarter_of(day: datetime.date, *, shift: int = 0) -> tuple[int, int]:
+    """The (year, quarter) a day falls in, or ``shift`` quarters after it (before it when
+    negative), across years: the 4th quarter of a year shifted by one is the next year's 1st."""
+    index = day.year * 4 + (day.month - 1) // 3 + shift
+    return index // 4, index % 4 + 1
+
+
 @transaction.atomic
 def commune_exclude(*, consultation: Consultation, commune: Commune, by, reason: str) -> Exclusion:
     locked = _locked(consultation)
