@@ -28,7 +28,7 @@ from accounts import permissions
 
 from .models import NEXT_PHASE, PHASE_STARTS, Consultation, Exclusion, PhaseTransition, Project
 from .selectors import participating_communes
-from .services import ROMAN, RULE_FIELDS, proposed_dates, rules_problems
+from .services import ROMAN, RULE_FIELDS, proposed_dates, quarter_of, rules_problems
 from .tasks import consultation_phase_notify_task
 
 Phase = Consultation.Phase
@@ -189,8 +189,7 @@ def consultation_create_next(*, by=None, now=None) -> Consultation | None:
     if by is not None:
         permissions.require(by, "consultations.manage_cycle")
     today = timezone.localdate(now)
-    this_quarter = (today.month - 1) // 3 + 1
-    year, quarter = (today.year + 1, 1) if this_quarter == 4 else (today.year, this_quarter + 1)
+    year, quarter = quarter_of(today, shift=1)
     live = Consultation.objects.exclude(phase=Phase.CANCELLED)
     if live.filter(year=year, quarter=quarter).exists():
         return None

@@ -5,6 +5,8 @@ changes nothing.
 """
 
 import datetime
+import math
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -56,10 +58,6 @@ def refuse(message: str, code: str):
     """Refuse a write: a ValidationError with the message people read and the code tests and
     pages match. The one definition; the apps above (voting, funding) use it too."""
     raise ValidationError(message, code=code)
-
-
-# The phase machine's name for it (its functions move to the cycle app; issue 13).
-_refuse = refuse
 
 
 def rules_problems(consultation: Consultation) -> list[str]:
@@ -114,11 +112,11 @@ def consultation_update(*, consultation: Consultation, by, changes: dict) -> Con
     locked = _locked(consultation)
     permissions.require(by, "consultations.manage_cycle", locked)
     if locked.phase in (Phase.PUBLISHED, Phase.CANCELLED):
-        _refuse(_("A published or cancelled round cannot change."), "closed")
+        refuse(_("A published or cancelled round cannot change."), "closed")
     changed = {name: value for name, value in changes.items() if getattr(locked, name) != value}
     frozen = [name for name in changed if name in FROZEN_ONCE_VOTING]
     if locked.rules_frozen_at is not None and frozen:
-        _refuse(
+        refuse(
             _("Voting has opened: these can no longer change: %(fields)s.")
             % {
                 "fields": ", ".join(
@@ -165,16 +163,23 @@ def proposed_dates(year: int, quarter: int) -> dict:
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 
+def quarter_of(day: datetime.date, *, shift: int = 0) -> tuple[int, int]:
+    """The (year, quarter) a day falls in, or ``shift`` quarters after it (before it when
+    negative), across years: the 4th quarter of a year shifted by one is the next year's 1st."""
+    index = day.year * 4 + (day.month - 1) // 3 + shift
+    return index // 4, index % 4 + 1
+
+
 @transaction.atomic
 def commune_exclude(*, consultation: Consultation, commune: Commune, by, reason: str) -> Exclusion:
     locked = _locked(consultation)
     permissions.require(by, "consultations.manage_cycle", locked)
     if locked.phase not in (Phase.DRAFT, Phase.SCHEDULED, Phase.ASSEMBLIES, Phase.VALIDATION):
-        _refuse(_("Communes can no longer be excluded: voting has opened."), "frozen")
+        refuse(_("Communes can no longer be excluded: voting has opened."), "frozen")
     if not (reason or "").strip():
-        _refuse(_("Write why the commune is excluded."), "reason_required")
+        refuse(_("Write why the commune is excluded."), "reason_required")
     if Exclusion.objects.filter(consultation=locked, commune=commune).exists():
-        _refuse(_("This commune is already excluded from the round."), "already_excluded")
+        refuse(_("This commune is already excluded from the round."), "already_excluded")
     exclusion = Exclusion.objects.create(
         consultation=locked,
         commune=commune,
@@ -196,7 +201,7 @@ def commune_exclude(*, consultation: Consultation, commune: Commune, by, reason:
 
 def _require_phase(consultation: Consultation, phases, message: str) -> None:
     if consultation.phase not in phases:
-        _refuse(message, "wrong_phase")
+        refuse(message, "wrong_phase")
 
 
 def years_before(day: datetime.date, years: int) -> datetime.date:
@@ -230,7 +235,9 @@ def quorum_required(*, consultation: Consultation, call: str, eligible: int) -> 
         if call == Assembly.Call.FIRST
         else consultation.quorum_second_call_percent
     )
-    return max(1, -(-eligible * share // 100))
+    # Decimal's // truncates toward zero, so -(-a // b) does not round a Decimal up; the product
+    # over 100 is exact (a division by 100 always terminates), and ceil rounds that up.
+    return max(1, math.ceil(Decimal(eligible) * Decimal(share) / 100))
 
 
 @transaction.atomic
@@ -256,12 +263,12 @@ def assembly_record(
         _("Assemblies are recorded only while the assemblies phase is open."),
     )
     if not participating_communes(locked).filter(pk=commune.pk).exists():
-        _refuse(_("This commune does not take part in the round."), "excluded")
+        refuse(_("This commune does not take part in the round."), "excluded")
     councils = list(councils)
     if not councils or any(council.commune_id != commune.pk for council in councils):
-        _refuse(_("Choose the councils of this commune that were convened."), "councils")
+        refuse(_("Choose the councils of this commune that were convened."), "councils")
     if held_on > timezone.localdate() or held_on < timezone.localdate(locked.assemblies_open_at):
-        _refuse(
+        refuse(
             _("The assembly's date must fall within the assemblies phase, and not in the future."),
             "date",
         )
@@ -270,14 +277,14 @@ def assembly_record(
         if line.strip():
             cedulas.append(cedula_normalise(line))
     if len(set(cedulas)) != len(cedulas):
-        _refuse(_("A cédula appears twice in the attendance list."), "duplicate_cedula")
+        refuse(_("A cédula appears twice in the attendance list."), "duplicate_cedula")
     if cedulas and len(cedulas) > attendance:
-        _refuse(_("The attendance list has more cédulas than the attendance."), "attendance")
+        refuse(_("The attendance list has more cédulas than the attendance."), "attendance")
     eligible = eligible_residents(
         councils=councils, on=held_on, min_age=locked.min_age, max_age=locked.max_age
     )
     if attendance > eligible:
-        _refuse(
+        refuse(
             _(
                 "Attendance (%(attendance)d) cannot exceed the %(eligible)d registered "
                 "residents who may take part."
@@ -343,7 +350,7 @@ def problem_add(*, assembly, title: str, by):
     assembly = _assembly_for_writing(assembly.pk, by)
     title = (title or "").strip()
     if not title:
-        _refuse(_("Write the problem."), "title")
+        refuse(_("Write the problem."), "title")
     last = assembly.problems.order_by("-priority").values_list("priority", flat=True).first() or 0
     problem = Problem.objects.create(assembly=assembly, title=title[:200], priority=last + 1)
     audit.record(actor=by, action="problem.add", obj=problem, after=audit.snapshot(problem))
@@ -398,7 +405,7 @@ def _project_for_writing(project, by):
         phase == Phase.VALIDATION and locked.status == Project.Status.SENT_BACK
     ):
         return locked
-    _refuse(
+    refuse(
         _(
             "Proposals are written during the assemblies phase (or, when sent back, "
             "during validation)."
@@ -409,7 +416,7 @@ def _project_for_writing(project, by):
 
 def _check_cost(consultation, cost):
     if cost is not None and cost > consultation.amount_usd:
-        _refuse(
+        refuse(
             _("The estimated cost (%(cost)s USD) is above the round's amount of %(amount)s USD.")
             % {"cost": cost, "amount": consultation.amount_usd},
             "cost",
@@ -429,19 +436,19 @@ def project_create(*, consultation: Consultation, commune: Commune, by, title: s
     if not Assembly.objects.filter(
         consultation=locked, commune=commune, quorum_reached=True
     ).exists():
-        _refuse(_("Record an assembly with quorum first: only it can back proposals."), "no_quorum")
+        refuse(_("Record an assembly with quorum first: only it can back proposals."), "no_quorum")
     active = Project.objects.filter(consultation=locked, commune=commune).exclude(
         status=Project.Status.REJECTED
     )
     if active.count() >= locked.max_options:
-        _refuse(
+        refuse(
             _("The round allows at most %(max)d proposals per commune.")
             % {"max": locked.max_options},
             "too_many",
         )
     title = (title or "").strip()
     if not title:
-        _refuse(_("Give the proposal a title."), "title")
+        refuse(_("Give the proposal a title."), "title")
     project = Project.objects.create(consultation=locked, commune=commune, title=title[:200])
     audit.record(actor=by, action="project.create", obj=project, after=audit.snapshot(project))
     return project
@@ -453,9 +460,9 @@ def project_update(*, project, by, version: int, changes: dict):
     between) is refused and said so; nothing is overwritten silently."""
     locked = _project_for_writing(project, by)
     if locked.status not in (Project.Status.DRAFT, Project.Status.SENT_BACK):
-        _refuse(_("A submitted proposal is locked; take it back to draft to change it."), "locked")
+        refuse(_("A submitted proposal is locked; take it back to draft to change it."), "locked")
     if version != locked.version and locked.updated_by_id not in (None, by.pk):
-        _refuse(
+        refuse(
             _(
                 "Someone else changed this proposal while you were editing it. Reload to see "
                 "their version; what you typed last is still in the form."
@@ -470,7 +477,7 @@ def project_update(*, project, by, version: int, changes: dict):
         or problem.assembly.consultation_id != locked.consultation_id
         or not problem.assembly.quorum_reached
     ):
-        _refuse(_("The problem must come from an assembly of this commune with quorum."), "problem")
+        refuse(_("The problem must come from an assembly of this commune with quorum."), "problem")
     before = audit.snapshot(locked, [f if f != "problem" else "problem_id" for f in changes])
     for name, value in changes.items():
         setattr(locked, name, value)
@@ -491,14 +498,14 @@ def project_update(*, project, by, version: int, changes: dict):
 def project_submit(*, project, by):
     locked = _project_for_writing(project, by)
     if locked.status not in (Project.Status.DRAFT, Project.Status.SENT_BACK):
-        _refuse(_("Only a draft can be submitted."), "wrong_status")
+        refuse(_("Only a draft can be submitted."), "wrong_status")
     missing = [
         str(Project._meta.get_field(name).verbose_name)
         for name in REQUIRED_TO_SUBMIT
         if getattr(locked, name) in (None, "")
     ]
     if missing:
-        _refuse(
+        refuse(
             _("Complete before submitting: %(fields)s.") % {"fields": ", ".join(missing)},
             "incomplete",
         )
@@ -523,7 +530,7 @@ def project_withdraw(*, project, by):
     """A submitted proposal goes back to draft, while the assemblies phase is open."""
     locked = _project_for_writing(project, by)
     if locked.status != Project.Status.SUBMITTED or locked.consultation.phase != Phase.ASSEMBLIES:
-        _refuse(
+        refuse(
             _(
                 "Only a submitted proposal goes back to draft, and only during the assemblies "
                 "phase."
@@ -558,7 +565,7 @@ def project_decide(*, project, by, decision: str, note: str = ""):
         locked.consultation, [Phase.VALIDATION], _("Proposals are decided only during validation.")
     )
     if locked.status != Project.Status.SUBMITTED:
-        _refuse(
+        refuse(
             _("This proposal is not waiting for a decision (it is “%(status)s”).")
             % {"status": locked.get_status_display()},
             "wrong_status",
@@ -569,10 +576,10 @@ def project_decide(*, project, by, decision: str, note: str = ""):
         "send_back": Project.Status.SENT_BACK,
     }.get(decision)
     if outcome is None:
-        _refuse(_("Unknown decision."), "decision")
+        refuse(_("Unknown decision."), "decision")
     note = (note or "").strip()
     if outcome != Project.Status.APPROVED and not note:
-        _refuse(_("Say why: the commune reads it."), "note_required")
+        refuse(_("Say why: the commune reads it."), "note_required")
     if outcome == Project.Status.APPROVED:
         _check_cost(locked.consultation, locked.estimated_cost_usd)
     locked.status = outcome
@@ -610,9 +617,9 @@ def project_photo_add(*, project, uploaded, by):
     """Attach a photo (JPEG or PNG, metadata stripped) to a proposal being written."""
     locked = _project_for_writing(project, by)
     if locked.status not in (Project.Status.DRAFT, Project.Status.SENT_BACK):
-        _refuse(_("A submitted proposal is locked; take it back to draft to change it."), "locked")
+        refuse(_("A submitted proposal is locked; take it back to draft to change it."), "locked")
     if locked.photos.count() >= MAX_PHOTOS_PER_PROJECT:
-        _refuse(
+        refuse(
             _("A proposal has at most %(max)d photos.") % {"max": MAX_PHOTOS_PER_PROJECT},
             "too_many_photos",
         )

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from consultations.models import Consultation
-from consultations.services import ROMAN, proposed_dates
+from consultations.services import ROMAN, proposed_dates, quarter_of
 from cycle.services import (
     round_close_voting,
     round_count,
@@ -42,24 +42,16 @@ SCHEDULED_AHEAD = 20 * DAY
 COUNTED_AFTER = datetime.timedelta(hours=2)
 
 
-def _quarter_of(day: datetime.date, *, shift: int = 0) -> tuple[int, int]:
-    """The (year, quarter) ``day`` falls in, or the one ``shift`` quarters away: the step that
-    consultations.phases.consultation_create_next takes inline, which should move to one public
-    helper in consultations for both."""
-    index = day.year * 4 + (day.month - 1) // 3 + shift
-    return index // 4, index % 4 + 1
-
-
 def rounds_seed(rng: random.Random, *, now: datetime.datetime) -> list[str]:
     """The past, current and next rounds, made once. Returns lines to print."""
     today = timezone.localdate(now)
-    past, created = _round_draft(_quarter_of(today, shift=-1))
+    past, created = _round_draft(quarter_of(today, shift=-1))
     if created:
         _round_to_validation(past)
         assemblies_seed(rng, past, statuses=PAST_STATUSES)
         _past_round_vote(rng, past)
     current, created = _round_draft(
-        _quarter_of(today),
+        quarter_of(today),
         dates={  # around today: voting opened yesterday and closes in six days
             "assemblies_open_at": now - 45 * DAY,
             "validation_opens_at": now - 20 * DAY,

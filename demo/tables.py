@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from communes.models import Resident
 from consultations.models import Consultation
 from consultations.services import years_before
+from voting.eligibility import voting_day
 from voting.models import OfficerAssignment, TallySheet, VotingBookEntry
-from voting.services import voting_day
 from voting.tables import (
     ballot_projects,
     officer_assign,

@@ -11,7 +11,8 @@ from accounts.models import User
 from communes.models import Resident
 from consultations.models import Consultation, Project
 from consultations.services import years_before
-from voting.services import vote_cast, voting_day
+from voting.eligibility import voting_day
+from voting.services import vote_cast
 
 from .people import EMAIL_DOMAIN, account
 

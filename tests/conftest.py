@@ -5,10 +5,31 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
 
-from accounts.models import StaffRole, User
-from communes.models import CommunalCouncil, Commune, Parish, Resident, Spokesperson
+from accounts.models import StaffRole
+from communes.models import CommunalCouncil, Parish
+from cycle import services as cycle
+from funding import services as funding
+from funding.models import FundingSource
+from voting.models import VotingCentre, VotingTable
 
-PASSWORD = "a-long-test-password-1"
+from .builders import (
+    ANA_BIRTH,
+    ballot_of,
+    by_title,
+    cast,
+    count_and_publish,
+    give_totp,
+    live_round_for,
+    make_commune,
+    make_resident,
+    make_round,
+    make_spokesperson,
+    make_staff,
+    make_user,
+    non_voters,
+    open_voting,
+)
+from .builders.access import access_world
 
 
 def pytest_configure(config):
@@ -78,72 +99,6 @@ def _clean_slate(settings, tmp_path):
     translation.activate(settings.LANGUAGE_CODE)
 
 
-def make_user(email: str, **extra) -> User:
-    user = User.objects.create_user(email=email, password=PASSWORD, **extra)
-    from allauth.account.models import EmailAddress
-
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
-
-
-def close_response(response) -> None:
-    """Close a streamed response (its file) without the request_finished signal closing the test's
-    database connection, as Django's test client does for the responses it closes itself."""
-    from django.core.signals import request_finished
-    from django.db import close_old_connections
-
-    request_finished.disconnect(close_old_connections)
-    try:
-        response.close()
-    finally:
-        request_finished.connect(close_old_connections)
-
-
-def give_totp(user) -> str:
-    """Set up TOTP two-step verification for a user, as they would on the setup page."""
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-
-    secret = generate_totp_secret()
-    TOTP.activate(user, secret)
-    return secret
-
-
-def make_staff(email: str, kind: str, state=None, *, totp: bool = True) -> User:
-    user = make_user(email)
-    StaffRole.objects.create(user=user, kind=kind, state=state)
-    if totp:
-        give_totp(user)
-    return user
-
-
-def make_commune(code: str, parish_code: str, name: str, **extra) -> Commune:
-    return Commune.objects.create(
-        code=code,
-        name=name,
-        parish=Parish.objects.get(code=parish_code),
-        registered_on=datetime.date(2020, 5, 1),
-        **extra,
-    )
-
-
-def make_resident(council, cedula: str, name: str, birth=datetime.date(1990, 4, 2), user=None):
-    resident = Resident.objects.create(
-        cedula=cedula, full_name=name, birth_date=birth, council=council
-    )
-    if user is not None:
-        verifier = User.objects.filter(email="verifier@example.org").first() or make_user(
-            "verifier@example.org"
-        )
-        Resident.objects.filter(pk=resident.pk).update(
-            user=user,
-            verification=Resident.Verification.VERIFIED,
-            verified_by=verifier,
-            verified_at=datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC),
-        )
-        resident.refresh_from_db()
-    return resident
-
-
 @pytest.fixture
 def commune_a(db):
     # Parish Altagracia, Libertador, Distrito Capital.
@@ -170,29 +125,16 @@ def council_b(commune_b):
     )
 
 
-def _spokesperson(council, cedula, name, email, unit="executive"):
-    user = make_user(email)
-    resident = make_resident(council, cedula, name, user=user)
-    Spokesperson.objects.create(
-        resident=resident,
-        commune=council.commune,
-        unit=unit,
-        term_start=datetime.date(2025, 1, 1),
-        term_end=datetime.date(2028, 1, 1),
-    )
-    return user
-
-
 @pytest.fixture
 def alice(council_a):
     """Alice, executive spokesperson of commune A."""
-    return _spokesperson(council_a, "V-11111111", "Alicia Pérez", "alice@example.org")
+    return make_spokesperson(council_a, "V-11111111", "Alicia Pérez", "alice@example.org")
 
 
 @pytest.fixture
 def bob(council_b):
     """Bob, executive spokesperson of commune B."""
-    return _spokesperson(council_b, "V-22222222", "Roberto Díaz", "bob@example.org")
+    return make_spokesperson(council_b, "V-22222222", "Roberto Díaz", "bob@example.org")
 
 
 @pytest.fixture
@@ -229,3 +171,92 @@ def eager_tasks():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+# The people and objects the apps' tests share ---------------------------------------------------
+
+
+@pytest.fixture
+def voting_round(adam, commune_a, commune_b, council_a, council_b):
+    """A round in voting: communes A and B each have three approved projects."""
+    consultation = make_round()
+    ballot_of(consultation, commune_a)
+    ballot_of(consultation, commune_b, titles=("Escuela", "Mercado", "Vialidad"))
+    return open_voting(consultation, adam)
+
+
+@pytest.fixture
+def live_round(commune_a, commune_b):
+    return live_round_for(commune_a, commune_b)
+
+
+@pytest.fixture
+def published(voting_round, adam, council_a, council_b, commune_a, commune_b):
+    """Commune A: Agua potable 3, Cancha 2, Alumbrado 0, three who did not vote (eligible 8).
+    Commune B: Escuela 1, Mercado 1 (a tie the lot breaks), Vialidad 0, two non-voters (4)."""
+    a, b = by_title(voting_round, commune_a), by_title(voting_round, commune_b)
+    n = cast(voting_round, council_a, a["Agua potable"], 3, first=1)
+    n = cast(voting_round, council_a, a["Cancha"], 2, first=n)
+    n = cast(voting_round, council_b, b["Escuela"], 1, first=n)
+    cast(voting_round, council_b, b["Mercado"], 1, first=n)
+    non_voters(council_a, 3, first=1)
+    non_voters(council_b, 2, first=10)
+    return count_and_publish(voting_round, adam)
+
+
+@pytest.fixture
+def funded(published):
+    """The published round with its winners' allocations (commune A: "Agua potable")."""
+    cycle.round_allocate(consultation_id=published.pk)
+    return published
+
+
+@pytest.fixture
+def agua(funded, commune_a):
+    return funded.projects.get(commune=commune_a, title="Agua potable")
+
+
+@pytest.fixture
+def carlos(agua):
+    """Carlos, co-funder staff of commune A's state government (its funding source's staff)."""
+    state = agua.commune.parish.municipality.state
+    user = make_staff("carlos@example.org", StaffRole.Kind.COFUNDER_STAFF, state=state)
+    funding.source_for(FundingSource.Kind.STATE, agua).staff.add(user)
+    return user
+
+
+@pytest.fixture
+def ana(council_a):
+    """Ana, on commune A's census, with no account (she votes at a table)."""
+    return make_resident(council_a, "V-14555666", "Ana Teresa Rangel", birth=ANA_BIRTH)
+
+
+@pytest.fixture
+def centres_of_a(commune_a, commune_b):
+    """Commune A votes at two tables of Escuela Bolivariana and one of the Casa Comunal; commune
+    B at a table of its own in the same school."""
+    school = VotingCentre.objects.create(
+        code="CV-0101-01",
+        name="Escuela Bolivariana Lídice",
+        parish=commune_a.parish,
+        address="Calle Real de Lídice, frente a la plaza",
+    )
+    house = VotingCentre.objects.create(
+        code="CV-0101-02", name="Casa Comunal La Ceiba", parish=commune_a.parish
+    )
+    for centre, number, commune in [
+        (school, 1, commune_a),
+        (school, 2, commune_a),
+        (school, 3, commune_b),
+        (house, 1, commune_a),
+    ]:
+        VotingTable.objects.create(
+            code=f"{centre.code}-{number}", centre=centre, number=number, commune=commune
+        )
+    return school, house
+
+
+@pytest.fixture
+def world(council_a, council_b, commune_a, commune_b):
+    """Real people of every role, a pending claim of commune A and a private file of A."""
+    return access_world(council_a, council_b, commune_a, commune_b)

@@ -14,7 +14,7 @@ from audit.trail import verify
 from communes import services
 from communes.models import CommunalCouncil, ResidentClaim, Spokesperson
 
-from .conftest import make_commune, make_resident, make_user
+from .builders import make_commune, make_resident, make_user
 
 
 def actions():

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from communes.models import CommunalCouncil, ResidentClaim
 
-from .conftest import make_resident, make_user
+from .builders import make_resident, make_user
 
 XSS = [
     '<script>alert("x")</script>',

@@ -15,8 +15,7 @@ from django.urls import reverse
 from config import health
 from config.logging import JsonFormatter, redact
 
-from .conftest import make_user
-from .test_faults import DEAD_REDIS
+from .builders import DEAD_REDIS, make_user
 
 
 @pytest.fixture

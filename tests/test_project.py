@@ -1,5 +1,6 @@
 """The project as a whole: deployment files, settings, translations, static files, Celery."""
 
+import ast
 import os
 import re
 import shutil
@@ -243,3 +244,58 @@ def test_the_web_server_never_defaults_to_development_mode():
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def imports_of_test_modules(folder: Path) -> list[str]:
+    """Every import, function-local ones included, by which a file under ``folder`` reaches a test
+    module (``test_*.py``) or a conftest. Shared helpers live in tests/builders/ and shared
+    fixtures in the conftest.py files, which pytest finds by itself."""
+    package = folder.name
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        here = path.relative_to(folder.parent).with_suffix("").parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = here[: len(here) - node.level + 1]
+                    module = ".".join([*base, *([node.module] if node.module else [])])
+                else:
+                    module = node.module or ""
+                targets = [module] + [f"{module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                continue
+            for target in targets:
+                parts = target.split(".")
+                if parts[0] == package and (parts[-1].startswith("test_") or "conftest" in parts):
+                    found.append(f"{path.relative_to(folder.parent)}:{node.lineno} {target}")
+                    break
+    return found
+
+
+def test_no_test_module_imports_another_test_module_or_a_conftest():
+    assert imports_of_test_modules(ROOT / "tests") == []
+
+
+def test_the_import_check_finds_each_way_of_reaching_a_test_module(tmp_path):
+    tests = tmp_path / "tests"
+    (tests / "voting").mkdir(parents=True)
+    (tests / "conftest.py").write_text("from .builders import make_user\n")
+    (tests / "builders.py").write_text("import datetime\n")
+    (tests / "voting" / "test_results.py").write_text(
+        "from ..builders import make_user\n"
+        "from ..conftest import make_staff\n"
+        "from .test_tables import make_table\n"
+        "from . import test_count\n"
+        "import tests.funding.test_money\n"
+        "def test_x():\n"
+        "    from tests.voting.conftest import close_now\n"
+    )
+    assert imports_of_test_modules(tests) == [
+        "tests/voting/test_results.py:2 tests.conftest",
+        "tests/voting/test_results.py:3 tests.voting.test_tables",
+        "tests/voting/test_results.py:4 tests.voting.test_count",
+        "tests/voting/test_results.py:5 tests.funding.test_money",
+        "tests/voting/test_results.py:7 tests.voting.conftest",
+    ]

@@ -27,7 +27,6 @@ from consultations.services import refuse
 from . import eligibility
 from . import urn as sealing
 from .eligibility import ONLINE
-from .eligibility import voting_day as voting_day  # the demo reads it here
 from .models import SealedBallot, Urn, VotingBookEntry
 
 

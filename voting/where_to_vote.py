@@ -24,8 +24,9 @@ from communes.models import Commune
 from consultations.models import Consultation, Exclusion, Project
 from consultations.services import residents_of_age
 
+from .eligibility import voting_day
 from .models import VotingTable
-from .services import ballot, voting_day
+from .services import ballot
 
 # Rounds whose vote is still to come or under way.
 BEFORE_OR_DURING_VOTING = [

@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts.models import StaffRole
 from audit.models import AuditEntry
 
-from ..conftest import PASSWORD, give_totp, make_staff
+from ..builders import PASSWORD, give_totp, make_staff
 
 
 def test_staff_without_totp_are_sent_to_set_it_up(client, db):

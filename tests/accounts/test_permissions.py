@@ -8,7 +8,7 @@ from accounts import permissions
 from accounts.models import StaffRole
 from communes.models import ResidentClaim, Spokesperson
 
-from ..conftest import make_resident, make_user
+from ..builders import make_resident, make_user
 
 
 @pytest.fixture

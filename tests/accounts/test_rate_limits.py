@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from communes.models import ResidentClaim
 
-from ..conftest import PASSWORD
+from ..builders import PASSWORD
 
 
 def test_signup_is_limited_per_address(client, db):

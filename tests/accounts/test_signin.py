@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts.models import User
 
-from ..conftest import PASSWORD
+from ..builders import PASSWORD
 
 
 def test_sign_up_confirms_the_email_in_spanish(client, db):

@@ -16,7 +16,7 @@ from accounts import signin_limits
 from accounts.models import User
 from audit.models import AuditEntry
 
-from ..conftest import PASSWORD
+from ..builders import PASSWORD
 
 INFOCENTRO = "190.202.81.10"
 ELSEWHERE = "186.24.9.77"

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from communes.models import Resident, ResidentClaim
 
-from ..conftest import make_resident, make_user
+from ..builders import make_resident, make_user
 
 CLAIM_URL = reverse("communes:my-participation")
 

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import StaffRole
 from communes.models import CommunalCouncil, Commune, ResidentClaim, Spokesperson
 
-from ..conftest import make_commune, make_resident, make_user
+from ..builders import make_commune, make_resident, make_user
 
 
 def refused(callable_):

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from communes.models import CommunalCouncil, Commune, Parish
 
-from ..conftest import make_commune
+from ..builders import make_commune
 
 URL = reverse("communes:directory")
 

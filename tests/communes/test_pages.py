@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from communes.models import Spokesperson
 
-from ..conftest import make_resident
+from ..builders import make_resident
 
 
 def test_home_explains_and_counts_the_registry(client, commune_a, council_a):
@@ -94,7 +94,7 @@ def test_language_switcher_turns_the_site_english(client, db):
 def test_cycle_admin_converts_a_circuit_from_the_admin(client, adam):
     from communes.models import Commune
 
-    from ..conftest import make_commune
+    from ..builders import make_commune
 
     admin_user = adam
     circuit = make_commune("COM-C-1", "010101", "Circuito Comunal El Samán", kind="circuit")

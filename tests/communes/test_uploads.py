@@ -7,40 +7,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from PIL import ExifTags, Image, PngImagePlugin
+from PIL import ExifTags, Image
 
 from audit.models import AuditEntry
 from communes.models import CommuneFile
 from communes.services import commune_file_store
 
-from ..conftest import close_response
-
-
-def tiny_pdf() -> bytes:
-    return (
-        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-    )
-
-
-def jpeg_with_gps() -> bytes:
-    image = Image.new("RGB", (64, 48), (200, 30, 30))
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "Teléfono"
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
-    gps[ExifTags.GPS.GPSLatitude] = (10.0, 30.0, 0.0)
-    out = io.BytesIO()
-    image.save(out, "JPEG", exif=exif.tobytes())
-    return out.getvalue()
-
-
-def png_with_text() -> bytes:
-    info = PngImagePlugin.PngInfo()
-    info.add_text("Location", "10.50,-66.91")
-    out = io.BytesIO()
-    Image.new("RGB", (20, 20), (0, 90, 0)).save(out, "PNG", pnginfo=info)
-    return out.getvalue()
+from ..builders import close_response, jpeg_with_gps, png_with_text, tiny_pdf
 
 
 def upload(name, data):

@@ -17,8 +17,7 @@ from consultations.models import Consultation, PhaseTransition
 from cycle import services as cycle
 from cycle.tasks import rounds_advance_due_task
 
-from ..conftest import make_user
-from .conftest import NOW, approve_projects, hours, make_round
+from ..builders import NOW, approve_projects, hours, make_round, make_user
 
 Phase = Consultation.Phase
 
@@ -108,6 +107,30 @@ def test_the_next_round_job_creates_one_draft_from_the_last_rules(scheduled, set
     assert Consultation.objects.count() == 2
 
 
+def test_the_next_round_after_the_fourth_quarter_is_the_first_of_the_next_year(db):
+    # 20:00 on 31 December 2026 in Caracas is already 2027 in UTC: the local day counts.
+    new_years_eve = datetime.datetime(2027, 1, 1, 0, 0, tzinfo=datetime.UTC)
+    created = cycle.round_propose_next(now=new_years_eve)
+    assert (created.year, created.quarter, created.name) == (2027, 1, "Consulta Popular 2027-I")
+
+
+@pytest.mark.parametrize(
+    ("day", "shift", "expected"),
+    [
+        (datetime.date(2027, 1, 1), 0, (2027, 1)),
+        (datetime.date(2027, 3, 31), 0, (2027, 1)),
+        (datetime.date(2027, 4, 1), 0, (2027, 2)),
+        (datetime.date(2027, 12, 31), 0, (2027, 4)),
+        (datetime.date(2027, 12, 31), 1, (2028, 1)),
+        (datetime.date(2027, 2, 14), -1, (2026, 4)),
+        (datetime.date(2027, 8, 1), 6, (2029, 1)),
+        (datetime.date(2027, 8, 1), -11, (2024, 4)),
+    ],
+)
+def test_quarter_of_counts_quarters_across_years(day, shift, expected):
+    assert services.quarter_of(day, shift=shift) == expected
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_next_round_job_run_twice_at_once_creates_one_round():
     barrier = threading.Barrier(3)
@@ -141,7 +164,7 @@ def test_spokespeople_of_communes_taking_part_are_emailed_on_commit(
 def test_residents_who_opted_in_hear_when_voting_opens(
     scheduled, alice, council_a, commune_a, django_capture_on_commit_callbacks, eager_tasks
 ):
-    from ..conftest import make_resident
+    from ..builders import make_resident
 
     eager = make_user("eager@example.org", notify_voting_opens=True)
     make_resident(council_a, "V-4040404", "Votante Entusiasta", user=eager)

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from consultations.models import Consultation, Exclusion
 
-from .conftest import make_round
+from ..builders import make_round
 
 Phase = Consultation.Phase
 

@@ -8,7 +8,7 @@ from consultations import services
 from consultations.models import Consultation, Exclusion, PhaseTransition
 from cycle import services as cycle
 
-from .conftest import NOW, approve_projects, hours, make_round
+from ..builders import NOW, approve_projects, hours, make_round
 
 Phase = Consultation.Phase
 

@@ -7,15 +7,7 @@ from django.urls import reverse
 from consultations import services
 from consultations.models import Consultation, Project
 
-from ..conftest import make_staff
-from .test_proposals import census, complete, open_round, record
-
-
-def proposal(alice, council_a, commune_a, title="Agua"):
-    round_ = open_round()
-    census(council_a, adults=9)
-    record(round_, commune_a, alice, councils=[council_a], attendance=5)
-    return services.project_create(consultation=round_, commune=commune_a, by=alice, title=title)
+from ..builders import complete, make_staff, proposal
 
 
 def test_autosave_saves_a_change_and_returns_the_new_version(client, alice, council_a, commune_a):
@@ -161,7 +153,7 @@ def test_public_pages_show_the_ballot_and_the_rounds_figures(
 def test_a_proposal_takes_photos_but_not_documents(client, alice, council_a, commune_a):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from ..communes.test_uploads import jpeg_with_gps, tiny_pdf
+    from ..builders import jpeg_with_gps, tiny_pdf
 
     project = proposal(alice, council_a, commune_a)
     client.force_login(alice)

@@ -1,73 +1,18 @@
 """Assemblies, problems and proposals: quorum, uploads, limits, phases, permissions, conflicts."""
 
-import datetime
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from communes.models import CommunalCouncil
 from consultations import services
 from consultations.models import Assembly, Consultation, Project
 
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import make_resident, make_staff
-from .conftest import make_round
+from ..builders import census, complete, make_resident, make_staff, minutes, open_round, record
 
 Phase = Consultation.Phase
-
-
-def open_round(phase=Phase.ASSEMBLIES, **overrides):
-    now = timezone.now()
-    day = datetime.timedelta(days=1)
-    return make_round(
-        phase=phase,
-        assemblies_open_at=now - 10 * day,
-        validation_opens_at=now + 10 * day,
-        voting_opens_at=now + 20 * day,
-        voting_closes_at=now + 20 * day + datetime.timedelta(hours=10),
-        tally_deadline_at=now + 23 * day,
-        **overrides,
-    )
-
-
-def census(council, adults: int, children: int = 0, prefix: int = 20):
-    today = timezone.localdate()
-    for number in range(adults):
-        make_resident(
-            council,
-            f"V-{prefix}{number:06d}",
-            f"Adulto {number}",
-            birth=today.replace(year=today.year - 30),
-        )
-    for number in range(children):
-        make_resident(
-            council,
-            f"V-{prefix + 1}{number:06d}",
-            f"Niño {number}",
-            birth=today.replace(year=today.year - 10),
-        )
-
-
-def minutes(name="acta.pdf", data=None):
-    return SimpleUploadedFile(name, data or tiny_pdf())
-
-
-def record(round_, commune, by, *, councils, attendance, call="first", **extra):
-    return services.assembly_record(
-        consultation=round_,
-        commune=commune,
-        by=by,
-        held_on=timezone.localdate(),
-        place="Casa comunal",
-        councils=councils,
-        call=call,
-        attendance=attendance,
-        minutes=extra.pop("minutes", minutes()),
-        **extra,
-    )
 
 
 @pytest.fixture
@@ -95,6 +40,36 @@ def test_quorum_at_second_call_uses_the_smaller_share(assembling, alice, council
     assert (second.eligible, second.quorum_required, second.quorum_reached) == (30, 3, True)
     first = record(assembling, commune_a, alice, councils=[council_a], attendance=3)
     assert (first.quorum_required, first.quorum_reached) == (6, False)
+
+
+def test_quorum_rounds_a_share_of_a_census_not_a_multiple_of_five_up(
+    assembling, alice, council_a, commune_a
+):
+    census(council_a, adults=6)  # with Alice: 7 who may take part; 20 % of 7 is 1.4
+    short = record(assembling, commune_a, alice, councils=[council_a], attendance=1)
+    assert (short.eligible, short.quorum_required, short.quorum_reached) == (7, 2, False)
+    enough = record(assembling, commune_a, alice, councils=[council_a], attendance=2)
+    assert (enough.quorum_required, enough.quorum_reached) == (2, True)
+
+
+@pytest.mark.parametrize(
+    ("eligible", "share", "required"),
+    [
+        (7, "20", 2),
+        (5, "20", 1),
+        (1, "20", 1),
+        (0, "20", 1),
+        (101, "10", 11),
+        (9, "50", 5),
+        (3, "33.33", 1),
+    ],
+)
+def test_the_quorum_is_the_share_of_the_eligible_rounded_up(eligible, share, required):
+    consultation = Consultation(quorum_first_call_percent=Decimal(share))
+    assert (
+        services.quorum_required(consultation=consultation, call="first", eligible=eligible)
+        == required
+    )
 
 
 def test_quorum_counts_only_the_convened_councils(assembling, alice, council_a, commune_a):
@@ -206,22 +181,6 @@ def test_a_commune_proposes_at_most_the_ballots_maximum(with_quorum, alice, comm
             consultation=with_quorum.consultation, commune=commune_a, by=alice, title="P4"
         )
     assert Project.objects.count() == 3
-
-
-def complete(project, by, **overrides):
-    problem = services.problem_add(
-        assembly=Assembly.objects.get(commune=project.commune), title="Agua", by=by
-    )
-    changes = {
-        "description": "Tubería nueva de 2 km",
-        "category": Project.Category.WATER,
-        "estimated_cost_usd": Decimal("9500"),
-        "beneficiaries": 800,
-        "place": "Sector La Ceiba",
-        "problem": problem,
-        **overrides,
-    }
-    return services.project_update(project=project, by=by, version=project.version, changes=changes)
 
 
 def test_the_cost_cannot_exceed_the_rounds_amount(with_quorum, alice, commune_a):

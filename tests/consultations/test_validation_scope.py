@@ -7,8 +7,7 @@ from accounts.models import StaffRole
 from consultations import selectors
 from consultations.models import Project
 
-from ..conftest import make_staff
-from .conftest import make_round
+from ..builders import make_round, make_staff
 
 
 @pytest.fixture

@@ -14,19 +14,19 @@ from outbox.models import PendingJob
 from voting import urn
 from voting.models import Count, ProjectResult, SealedBallot, Urn
 
-from ..concurrency import attempt, run_at_once
-from .conftest import (
+from ..builders import (
     CLOSING,
     DEADLINE,
     NOW,
     VALIDATION,
     VOTING,
     ballot,
-    draft_round,
     hours,
+    make_round,
     tick_at,
     votes,
 )
+from ..concurrency import attempt, run_at_once
 
 Phase = Consultation.Phase
 
@@ -239,7 +239,7 @@ def test_the_allocations_are_made_once(voted, eager_tasks):
 def test_two_allocation_jobs_at_once_allocate_each_winner_once(
     adam, commune_a, commune_b, council_a, council_b
 ):
-    round_ = cycle.round_schedule(consultation=draft_round(), by=adam, now=NOW)
+    round_ = cycle.round_schedule(consultation=make_round(), by=adam, now=NOW)
     tick_at(VALIDATION, run_jobs=False)
     projects_a = ballot(round_, commune_a)
     projects_b = ballot(round_, commune_b, titles=("Escuela", "Mercado", "Vialidad"))
@@ -260,7 +260,7 @@ def test_two_allocation_jobs_at_once_allocate_each_winner_once(
 def test_two_people_publishing_at_once_publish_once(
     adam, commune_a, commune_b, council_a, council_b
 ):
-    round_ = cycle.round_schedule(consultation=draft_round(), by=adam, now=NOW)
+    round_ = cycle.round_schedule(consultation=make_round(), by=adam, now=NOW)
     tick_at(VALIDATION, run_jobs=False)
     projects_a = ballot(round_, commune_a)
     ballot(round_, commune_b, titles=("Escuela", "Mercado", "Vialidad"))

@@ -16,7 +16,7 @@ from funding.models import Allocation, LedgerEntry
 from voting import urn
 from voting.models import Count, ProjectResult
 
-from .conftest import (
+from ..builders import (
     ASSEMBLIES,
     CLOSING,
     DEADLINE,
@@ -24,8 +24,8 @@ from .conftest import (
     VALIDATION,
     VOTING,
     ballot,
-    draft_round,
     hours,
+    make_round,
     tick_at,
     votes,
 )
@@ -177,7 +177,7 @@ def _voted_round(adam, commune_a, commune_b, council_a, council_b, *, later: flo
         ]
     }
     consultation = cycle.round_schedule(
-        consultation=draft_round(quarter=1 if not later else 2, **shifted), by=adam, now=NOW
+        consultation=make_round(quarter=1 if not later else 2, **shifted), by=adam, now=NOW
     )
     tick_at(VALIDATION + later)
     projects_a = ballot(consultation, commune_a)

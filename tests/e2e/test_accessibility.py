@@ -1,26 +1,10 @@
 """axe-core finds no serious or critical WCAG 2.2 AA issue on the pages people use."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
-from .test_spokesperson_journey import sign_in
+from ..builders.browser import serious_violations, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-AXE_OPTIONS = {
-    "resultTypes": ["violations"],
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
-}
-
-
-def serious_violations(page) -> list[str]:
-    results = Axe().run(page, options=AXE_OPTIONS).response
-    return [
-        f"{page.url}: {violation['id']} ({violation['impact']}): {violation['help']} — "
-        + ", ".join(node["target"][0] for node in violation["nodes"][:3])
-        for violation in results["violations"]
-        if violation["impact"] in {"serious", "critical"}
-    ]
 
 
 def test_public_pages_have_no_serious_accessibility_issue(phone, commune_a, council_a, alice):
@@ -56,7 +40,7 @@ def test_pages_for_people_have_no_serious_accessibility_issue(phone, alice, carl
 def test_assembly_and_validation_pages_have_no_serious_accessibility_issue(
     phone, alice, council_a, commune_a, browser, live_server
 ):
-    from ..consultations.test_proposal_pages import proposal
+    from ..builders import proposal
 
     project = proposal(alice, council_a, commune_a)
     sign_in(phone, "alice@example.org")

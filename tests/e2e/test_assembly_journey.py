@@ -9,12 +9,8 @@ from playwright.sync_api import expect
 from accounts.models import StaffRole
 from consultations.models import Consultation, Project
 
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import PASSWORD, make_staff
-from ..consultations.test_proposals import census, open_round
-from .conftest import screenshot
-from .test_spokesperson_journey import sign_in
-from .test_staff_security import current_code
+from ..builders import PASSWORD, census, make_staff, open_round, tiny_pdf
+from ..builders.browser import current_code, screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -76,7 +72,7 @@ def test_assembly_proposals_validation_and_ballot(
 
     Consultation.objects.filter(pk=round_.pk).update(phase=Consultation.Phase.VALIDATION)
     staff = make_staff("nadia@example.org", StaffRole.Kind.MINISTRY_STAFF, totp=False)
-    from ..conftest import give_totp
+    from ..builders import give_totp
 
     secret = give_totp(staff)
     context = browser.new_context(

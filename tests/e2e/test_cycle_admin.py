@@ -9,30 +9,29 @@ from playwright.sync_api import expect
 
 from accounts.models import StaffRole
 
-from ..conftest import PASSWORD, give_totp, make_user
-from .conftest import screenshot
-from .test_staff_security import current_code
+from ..builders import PASSWORD, give_totp, make_user
+from ..builders.browser import current_code, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_admin_creates_a_round_from_the_last_schedules_it_and_sees_its_timeline(phone, commune_a):
     from consultations.models import Consultation
-    from consultations.services import proposed_dates
+    from consultations.services import proposed_dates, quarter_of
 
     admin = make_user("ciclo@example.org", is_staff=True, is_superuser=True)
     StaffRole.objects.create(user=admin, kind=StaffRole.Kind.CYCLE_ADMIN)
     secret = give_totp(admin)
     today = timezone.localdate()
-    quarter = (today.month - 1) // 3 + 1
+    year, quarter = quarter_of(today)
     Consultation.objects.create(
         name="Consulta Juvenil anterior",
-        year=today.year,
+        year=year,
         quarter=quarter,
         phase=Consultation.Phase.PUBLISHED,
         max_age=35,
         funder_by_rank=["national"],
-        **proposed_dates(today.year, quarter),
+        **proposed_dates(year, quarter),
     )
 
     phone.goto("/cuentas/login/")

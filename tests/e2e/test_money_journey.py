@@ -27,20 +27,14 @@ from funding.models import (
     SpendingReceipt,
 )
 
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import _spokesperson, give_totp, make_user
-from ..voting.conftest import voting_round  # noqa: F401 (fixtures)
-from ..voting.test_results import published  # noqa: F401
-from .conftest import screenshot
-from .test_accessibility import serious_violations
-from .test_spokesperson_journey import sign_in
-from .test_table_journey import sign_in_with_code
+from ..builders import give_totp, make_spokesperson, make_user, tiny_pdf
+from ..builders.browser import screenshot, serious_violations, sign_in, sign_in_with_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def agua(published, commune_a):  # noqa: F811
+def agua(published, commune_a):
     cycle.round_allocate(consultation_id=published.pk)
     return published.projects.get(commune=commune_a, title="Agua potable")
 
@@ -71,7 +65,7 @@ def phone_of(browser, live_server):
 def test_a_request_is_approved_transferred_receipted_and_published(
     phone, browser, live_server, agua, council_a, tmp_path
 ):
-    _spokesperson(council_a, "V-33333333", "Fina Contreras", "fina@example.org", "finance")
+    make_spokesperson(council_a, "V-33333333", "Fina Contreras", "fina@example.org", "finance")
     secret = ministry_staff("mina.pagos@example.org")
     workspace = reverse("funding:project-workspace", args=[agua.pk])
     problems = []
@@ -194,8 +188,10 @@ def test_oversight_ledger_and_pledge_pages_on_a_phone(
 ):
     """Ministry staff answer a flag, accept a closing report and reverse a duplicated receipt;
     the state government's staff pledge money to the runner-up."""
-    fina = _spokesperson(council_a, "V-33333333", "Fina Contreras", "fina@example.org", "finance")
-    olga = _spokesperson(
+    fina = make_spokesperson(
+        council_a, "V-33333333", "Fina Contreras", "fina@example.org", "finance"
+    )
+    olga = make_spokesperson(
         council_a, "V-44444444", "Olga Rivas", "olga@example.org", "social_oversight"
     )
     secret = ministry_staff("mina.pagos@example.org")

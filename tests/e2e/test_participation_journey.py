@@ -6,10 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ..conftest import PASSWORD
-from ..voting.conftest import live_round_for, make_voter
-from .conftest import screenshot
-from .test_accessibility import serious_violations
+from ..builders import PASSWORD, live_round_for, make_voter
+from ..builders.browser import screenshot, serious_violations
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -3,15 +3,12 @@ serious accessibility issue. Screenshots go to test-artifacts/ for a person to l
 
 import pytest
 
-from ..voting.conftest import voting_round  # noqa: F401 (fixtures)
-from ..voting.test_results import published  # noqa: F401
-from .conftest import screenshot
-from .test_accessibility import serious_violations
+from ..builders.browser import screenshot, serious_violations
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_results_pages_at_phone_width(phone, published, commune_a, commune_b):  # noqa: F811
+def test_results_pages_at_phone_width(phone, published, commune_a, commune_b):
     pk = published.pk
     phone.goto(f"/consultas/{pk}/")
     phone.get_by_role("link", name="Ver los resultados").click()

@@ -5,8 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ..conftest import PASSWORD, make_commune
-from .conftest import screenshot
+from ..builders import make_commune
+from ..builders.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -15,13 +15,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def more_communes(commune_a, commune_b):
     make_commune("COM-0101-903", "010103", "Comuna Cacique Tiuna")
     make_commune("COM-1303-904", "130302", "Circuito Comunal El Cují", kind="circuit")
-
-
-def sign_in(page, email):
-    page.goto("/cuentas/login/")
-    page.get_by_label("Correo electrónico").fill(email)
-    page.get_by_label("Contraseña").fill(PASSWORD)
-    page.get_by_role("button", name="Iniciar sesión").click()
 
 
 def test_spokesperson_signs_in_filters_the_directory_and_opens_a_commune(

@@ -4,24 +4,14 @@ page (ours, allauth's or the admin's) breaks the Content Security Policy."""
 import re
 
 import pytest
-from allauth.mfa.totp.internal.auth import (
-    format_hotp_value,
-    hotp_value,
-    yield_hotp_counters_from_time,
-)
 from playwright.sync_api import expect
 
 from accounts.models import StaffRole
 
-from ..conftest import PASSWORD, make_staff
-from .conftest import screenshot
-from .test_spokesperson_journey import sign_in
+from ..builders import PASSWORD, make_staff
+from ..builders.browser import current_code, screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def current_code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
 
 
 def watch_csp(page) -> list[str]:

@@ -2,7 +2,6 @@
 queue and its conflict, the double-entered tally sheet, and the commune's published result."""
 
 import datetime
-import re
 
 import pytest
 from django.utils import timezone
@@ -14,12 +13,16 @@ from cycle import services as cycle
 from voting import services, tables
 from voting.models import BookConflict, ProjectResult, TallySheet, VotingBookEntry
 
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import PASSWORD, give_totp, make_resident, make_user
-from ..voting.conftest import live_round_for, make_voter
-from ..voting.test_tables import make_table
-from .conftest import screenshot
-from .test_staff_security import current_code
+from ..builders import (
+    give_totp,
+    live_round_for,
+    make_resident,
+    make_table,
+    make_user,
+    make_voter,
+    tiny_pdf,
+)
+from ..builders.browser import screenshot, sign_in_with_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -28,15 +31,6 @@ def officer(email):
     user = make_user(email)
     StaffRole.objects.create(user=user, kind=StaffRole.Kind.POLLING_OFFICER)
     return user, give_totp(user)
-
-
-def sign_in_with_code(page, email, secret):
-    page.goto("/cuentas/login/")
-    page.get_by_label("Correo electrónico").fill(email)
-    page.get_by_label("Contraseña").fill(PASSWORD)
-    page.get_by_role("button", name="Iniciar sesión").click()
-    page.get_by_label(re.compile("Código")).fill(current_code(secret))
-    page.get_by_role("button", name=re.compile("Iniciar sesión|Entrar")).click()
 
 
 def staffed_table(commune_a, commune_b, *emails):

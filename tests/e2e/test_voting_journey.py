@@ -7,9 +7,8 @@ from playwright.sync_api import expect
 
 from cycle import services as cycle
 
-from ..voting.conftest import close_now, live_round_for, make_voter
-from .conftest import screenshot
-from .test_spokesperson_journey import sign_in
+from ..builders import close_now, live_round_for, make_voter
+from ..builders.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -5,11 +5,7 @@ issue. Screenshots go to test-artifacts/ for a person to look at."""
 import pytest
 from playwright.sync_api import expect
 
-from ..voting.conftest import live_round, voting_round  # noqa: F401 (fixtures)
-from ..voting.test_results import published  # noqa: F401
-from ..voting.test_where_to_vote import ana, centres_of_a  # noqa: F401
-from .conftest import ARTIFACTS, screenshot
-from .test_accessibility import serious_violations
+from ..builders.browser import ARTIFACTS, screenshot, serious_violations
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +14,7 @@ def fits_the_phone(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
-def test_where_do_i_vote_at_phone_width(phone, live_round, ana, centres_of_a):  # noqa: F811
+def test_where_do_i_vote_at_phone_width(phone, live_round, ana, centres_of_a):
     phone.goto("/")
     phone.get_by_role("link", name="¿Dónde voto?", exact=True).click()
     phone.wait_for_url("**/donde-voto/")
@@ -59,7 +55,7 @@ def test_where_do_i_vote_at_phone_width(phone, live_round, ana, centres_of_a):  
     assert found == []
 
 
-def test_the_turnout_map_at_phone_width(phone, published):  # noqa: F811
+def test_the_turnout_map_at_phone_width(phone, published):
     pk = published.pk
     phone.goto(f"/resultados/{pk}/")
     tiles = phone.locator("svg[role=group] a")

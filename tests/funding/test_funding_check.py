@@ -21,8 +21,7 @@ from funding.models import (
 )
 from funding.services import usd
 
-from ..conftest import make_staff
-from .test_money import NOW, TODAY, allocation_of, paid, receipt, request
+from ..builders import MONEY_DAY, MONEY_NOW, allocation_of, make_staff, paid, receipt, request_money
 
 
 @pytest.fixture
@@ -33,24 +32,31 @@ def clean(agua, fina, mina, mateo):
     paid(agua, fina, mina, "6000", mateo)
     kept = receipt(agua, fina, "3000")
     duplicate = receipt(agua, fina, "2000")
-    rejected = request(agua, fina, "1000")
-    services.disbursement_reject(disbursement=rejected, by=mina, reason="Sin presupuesto", now=NOW)
-    withdrawn = request(agua, fina, "500")
-    services.disbursement_approve(disbursement=withdrawn, by=mina, now=NOW)
-    services.disbursement_reject(disbursement=withdrawn, by=mina, reason="Duplicada", now=NOW)
-    waiting = request(agua, fina, "200")
+    rejected = request_money(agua, fina, "1000")
+    services.disbursement_reject(
+        disbursement=rejected, by=mina, reason="Sin presupuesto", now=MONEY_NOW
+    )
+    withdrawn = request_money(agua, fina, "500")
+    services.disbursement_approve(disbursement=withdrawn, by=mina, now=MONEY_NOW)
+    services.disbursement_reject(disbursement=withdrawn, by=mina, reason="Duplicada", now=MONEY_NOW)
+    waiting = request_money(agua, fina, "200")
     state = agua.commune.parish.municipality.state
     cofunder = make_staff("cof@example.org", StaffRole.Kind.COFUNDER_STAFF, state=state)
     source = services.source_for(FundingSource.Kind.STATE, agua)
     source.staff.add(cofunder)
     pledge = services.pledge_create(
-        project=agua, source=source, amount="2000", reason="Subió el cemento", by=cofunder, now=NOW
+        project=agua,
+        source=source,
+        amount="2000",
+        reason="Subió el cemento",
+        by=cofunder,
+        now=MONEY_NOW,
     )
     services.ledger_reverse(
         entry=LedgerEntry.objects.get(receipt=duplicate),
         reason="Factura duplicada",
         by=mina,
-        now=NOW,
+        now=MONEY_NOW,
     )
     return {"kept": kept, "waiting": waiting, "pledge": pledge}
 
@@ -85,7 +91,7 @@ def _insert_transfer_without_disbursement(agua, clean):
             f"INSERT INTO {LedgerEntry._meta.db_table} "  # noqa: S608 -- a table name, no input
             "(project_id, source_id, kind, amount_usd, at, reason) "
             "VALUES (%s, %s, 'transfer', 50000, %s, 'a mano')",
-            [agua.pk, source.pk, NOW],
+            [agua.pk, source.pk, MONEY_NOW],
         )
     entry = LedgerEntry.objects.latest("pk")
     return [
@@ -100,18 +106,18 @@ def _receipt_without_its_entry(agua, clean):
         project=agua,
         file=kept.file,
         supplier="Ferretería Fantasma",
-        spent_on=TODAY,
+        spent_on=MONEY_DAY,
         amount_usd=Decimal("700.00"),
         category="materials",
         uploaded_by=kept.uploaded_by,
-        uploaded_at=NOW,
+        uploaded_at=MONEY_NOW,
     )
     return [f" {planted.pk} ", usd(Decimal("700"))]
 
 
 def _waiting_request_marked_approved(agua, clean):
     waiting = clean["waiting"]
-    Disbursement.objects.filter(pk=waiting.pk).update(status="approved", decided_at=NOW)
+    Disbursement.objects.filter(pk=waiting.pk).update(status="approved", decided_at=MONEY_NOW)
     return [f" {waiting.pk} "]  # no approval entry, none of the approval it needs
 
 
@@ -129,7 +135,7 @@ def _second_allocation_entry(agua, clean):
         kind="allocation",
         amount_usd=allocation.amount_usd,
         allocation=allocation,
-        at=NOW,
+        at=MONEY_NOW,
         reason="Otra vez",
     )
     return [f" {allocation.pk} ", usd(Decimal("20000"))]
@@ -143,7 +149,7 @@ def _reversal_not_the_opposite(agua, clean):
         amount_usd=Decimal("-1.00"),
         reverses=entry,
         receipt=clean["kept"],
-        at=NOW,
+        at=MONEY_NOW,
         reason="Error",
     )
     return [f" {reversal.pk} ", usd(Decimal("-1"))]
@@ -157,14 +163,14 @@ def _requests_above_the_pledge(agua, clean):
         amount_usd=Decimal("2500.00"),
         purpose="Cemento",
         requested_by=clean["waiting"].requested_by,
-        requested_at=NOW,
+        requested_at=MONEY_NOW,
     )
     return [f" {pledge.pk} ", usd(Decimal("2500"))]
 
 
 def _approved_by_its_requester(agua, clean):
     waiting = clean["waiting"]
-    DisbursementApproval.objects.create(disbursement=waiting, by=waiting.requested_by, at=NOW)
+    DisbursementApproval.objects.create(disbursement=waiting, by=waiting.requested_by, at=MONEY_NOW)
     return [f" {waiting.pk} "]
 
 
@@ -209,7 +215,7 @@ def test_spending_above_disbursed_is_reported(agua, fina, mina):
         kind="receipt",
         amount_usd=Decimal("900.00"),
         receipt=spent,
-        at=NOW,
+        at=MONEY_NOW,
         reason="Copia",
     )
     breaches = funding_breaches()

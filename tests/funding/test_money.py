@@ -18,58 +18,25 @@ from funding import services
 from funding.models import Allocation, Disbursement, FundingSource, LedgerEntry
 from funding.selectors import rounds_awaiting_allocations
 
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import _spokesperson, make_staff, make_user
-from ..voting.test_results import PUBLISHED_AT
+from ..builders import (
+    MONEY_DAY,
+    MONEY_NOW,
+    PUBLISHED_AT,
+    make_spokesperson,
+    make_staff,
+    make_user,
+    paid,
+    receipt,
+    request_money,
+)
 
 LATER = PUBLISHED_AT + datetime.timedelta(days=3)
-TODAY = datetime.date(2027, 1, 15)
-NOW = datetime.datetime(2027, 1, 15, 15, 0, tzinfo=datetime.UTC)
 
 
 def error_code(call) -> str:
     with pytest.raises(ValidationError) as caught:
         call()
     return caught.value.code
-
-
-def allocation_of(project) -> Allocation:
-    return project.allocations.get(kind="allocation")
-
-
-def request(project, by, amount, now=NOW):
-    return services.disbursement_request(
-        allocation=allocation_of(project), amount=amount, purpose="Tubos y cemento", by=by, now=now
-    )
-
-
-def paid(project, fina, mina, amount, mateo=None):
-    """A request approved (by two when needed) and transferred."""
-    disbursement = request(project, fina, amount)
-    services.disbursement_approve(disbursement=disbursement, by=mina, now=NOW)
-    if mateo is not None:
-        services.disbursement_approve(disbursement=disbursement, by=mateo, now=NOW)
-    return services.disbursement_transfer_record(
-        disbursement=disbursement,
-        by=mina,
-        transferred_on=TODAY,
-        bank_reference="BDV-000123",
-        rate_ves_per_usd="36.5",
-        now=NOW,
-    )
-
-
-def receipt(project, by, amount):
-    return services.receipt_add(
-        project=project,
-        upload=SimpleUploadedFile("factura.pdf", tiny_pdf()),
-        supplier="Ferretería El Progreso",
-        spent_on=TODAY,
-        amount=amount,
-        category="materials",
-        by=by,
-        now=NOW,
-    )
 
 
 def test_a_published_rounds_winners_get_their_allocation_once(funded, commune_a, commune_b):
@@ -109,7 +76,7 @@ def test_pledges_have_limits(agua, commune_a, mina):
 
     def pledge(amount, reason="Sobrecosto del tubo", by=cofunder, project=agua, to=source):
         return services.pledge_create(
-            project=project, source=to, amount=amount, reason=reason, by=by, now=NOW
+            project=project, source=to, amount=amount, reason=reason, by=by, now=MONEY_NOW
         )
 
     assert error_code(lambda: pledge("0")) == "amount"
@@ -136,18 +103,20 @@ def test_pledges_have_limits(agua, commune_a, mina):
 
 
 def test_requests_count_pending_ones_against_the_allocation(agua, fina, mina):
-    request(agua, fina, "6000")
-    assert error_code(lambda: request(agua, fina, "4000.01")) == "over_allocation"
-    second = request(agua, fina, "4000")
-    services.disbursement_reject(disbursement=second, by=mina, reason="Falta presupuesto", now=NOW)
-    request(agua, fina, "4000")  # a rejected request frees its amount
-    assert error_code(lambda: request(agua, fina, "0.01")) == "over_allocation"
+    request_money(agua, fina, "6000")
+    assert error_code(lambda: request_money(agua, fina, "4000.01")) == "over_allocation"
+    second = request_money(agua, fina, "4000")
+    services.disbursement_reject(
+        disbursement=second, by=mina, reason="Falta presupuesto", now=MONEY_NOW
+    )
+    request_money(agua, fina, "4000")  # a rejected request frees its amount
+    assert error_code(lambda: request_money(agua, fina, "0.01")) == "over_allocation"
     assert Disbursement.objects.exclude(status="rejected").count() == 2
 
 
 def test_nobody_approves_their_own_request(agua, fina, commune_a):
     StaffRole.objects.create(user=fina, kind=StaffRole.Kind.MINISTRY_STAFF)
-    disbursement = request(agua, fina, "1000")
+    disbursement = request_money(agua, fina, "1000")
     assert (
         error_code(lambda: services.disbursement_approve(disbursement=disbursement, by=fina))
         == "own_request"
@@ -163,44 +132,44 @@ def test_nobody_approves_their_own_request(agua, fina, commune_a):
 
 
 def test_above_the_threshold_two_people_must_approve(agua, fina, mina, mateo):
-    big = request(agua, fina, "6000")
-    small = request(agua, fina, "4000")
+    big = request_money(agua, fina, "6000")
+    small = request_money(agua, fina, "4000")
     assert (big.approvals_needed, small.approvals_needed) == (2, 1)
-    services.disbursement_approve(disbursement=big, by=mina, now=NOW)
+    services.disbursement_approve(disbursement=big, by=mina, now=MONEY_NOW)
     big.refresh_from_db()
     assert big.status == "requested"
     assert (
         error_code(lambda: services.disbursement_approve(disbursement=big, by=mina))
         == "approved_twice"
     )
-    services.disbursement_approve(disbursement=big, by=mateo, now=NOW)
+    services.disbursement_approve(disbursement=big, by=mateo, now=MONEY_NOW)
     big.refresh_from_db()
     assert big.status == "approved"
     assert services.project_balance(agua.pk).approved == Decimal("6000.00")
-    services.disbursement_approve(disbursement=small, by=mina, now=NOW)
+    services.disbursement_approve(disbursement=small, by=mina, now=MONEY_NOW)
     small.refresh_from_db()
     assert small.status == "approved"
 
 
 def test_only_a_transfer_makes_money_disbursed(agua, fina, mina):
-    disbursement = request(agua, fina, "2000")
+    disbursement = request_money(agua, fina, "2000")
 
-    def transfer(on=TODAY, reference="BDV-1", rate="36.5"):
+    def transfer(on=MONEY_DAY, reference="BDV-1", rate="36.5"):
         return services.disbursement_transfer_record(
             disbursement=disbursement,
             by=mina,
             transferred_on=on,
             bank_reference=reference,
             rate_ves_per_usd=rate,
-            now=NOW,
+            now=MONEY_NOW,
         )
 
     assert error_code(transfer) == "not_approved"
-    services.disbursement_approve(disbursement=disbursement, by=mina, now=NOW)
+    services.disbursement_approve(disbursement=disbursement, by=mina, now=MONEY_NOW)
     assert services.project_balance(agua.pk).disbursed == 0
     assert error_code(lambda: transfer(rate="0")) == "rate"
     assert error_code(lambda: transfer(reference=" ")) == "reference"
-    assert error_code(lambda: transfer(on=TODAY + datetime.timedelta(days=1))) == "date"
+    assert error_code(lambda: transfer(on=MONEY_DAY + datetime.timedelta(days=1))) == "date"
     done = transfer()
     assert (done.status, done.amount_ves, done.rate_ves_per_usd) == (
         "transferred",
@@ -214,11 +183,11 @@ def test_a_new_request_needs_receipts_for_most_of_what_was_disbursed(agua, fina,
     paid(agua, fina, mina, "4000")
     receipt(agua, fina, "2000")
     with pytest.raises(ValidationError) as caught:
-        request(agua, fina, "1000")
+        request_money(agua, fina, "1000")
     assert caught.value.code == "receipts_missing"
     assert "1\xa0200,00 USD" in caught.value.messages[0]  # 80 % of 4,000 less 2,000
     receipt(agua, fina, "1200")
-    request(agua, fina, "1000")
+    request_money(agua, fina, "1000")
 
 
 def test_spent_never_goes_above_disbursed(agua, fina, mina):
@@ -239,11 +208,11 @@ def test_a_file_that_is_not_what_it_claims_is_refused_and_nothing_is_written(agu
             project=agua,
             upload=SimpleUploadedFile("factura.pdf", b"MZ\x90\x00" + b"\x00" * 100),
             supplier="X",
-            spent_on=TODAY,
+            spent_on=MONEY_DAY,
             amount="10",
             category="materials",
             by=fina,
-            now=NOW,
+            now=MONEY_NOW,
         )
     assert LedgerEntry.objects.count() == before
 
@@ -260,7 +229,9 @@ def test_corrections_are_reversing_entries(agua, fina, mina):
     assert error_code(lambda: services.ledger_reverse(entry=entry, reason="", by=mina)) == "reason"
     with pytest.raises(PermissionDenied):
         services.ledger_reverse(entry=entry, reason="Duplicada", by=fina)
-    reversal = services.ledger_reverse(entry=entry, reason="Factura duplicada", by=mina, now=NOW)
+    reversal = services.ledger_reverse(
+        entry=entry, reason="Factura duplicada", by=mina, now=MONEY_NOW
+    )
     assert reversal.amount_usd == Decimal("-300.00") and reversal.reverses == entry
     assert services.project_balance(agua.pk).spent == 0
     assert (
@@ -286,7 +257,7 @@ def test_who_may_do_what_with_the_money(agua, fina, olga, alice, bob, mina, comm
     audit_before = AuditEntry.objects.count()
     for person in (alice, olga, bob, resident, mina):
         with pytest.raises(PermissionDenied):
-            request(agua, person, "10")
+            request_money(agua, person, "10")
     for person in (olga, bob, resident, mina):
         with pytest.raises(PermissionDenied):
             receipt(agua, person, "10")
@@ -299,7 +270,7 @@ def test_who_may_do_what_with_the_money(agua, fina, olga, alice, bob, mina, comm
             services.flag_answer(flag=flag, answer="Revisado", by=person)
     services.flag_answer(flag=flag, answer="Se verificó con el proveedor.", by=mina)
     assert AuditEntry.objects.count() == audit_before + 2
-    waiting = request(agua, fina, "100")  # receipts cover 80 % of what was disbursed
+    waiting = request_money(agua, fina, "100")  # receipts cover 80 % of what was disbursed
     for person in (fina, olga, far_ministry, cofunder, resident):
         with pytest.raises(PermissionDenied):
             services.disbursement_approve(disbursement=waiting, by=person)
@@ -310,13 +281,13 @@ def test_every_change_of_a_request_is_emailed_to_whom_it_concerns(
     agua, fina, mina, mateo, django_capture_on_commit_callbacks, eager_tasks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        disbursement = request(agua, fina, "6000")
+        disbursement = request_money(agua, fina, "6000")
     to = sorted(address for message in mail.outbox for address in message.to)
     assert "mina@example.org" in to and "mateo@example.org" in to and "fina@example.org" not in to
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.disbursement_approve(disbursement=disbursement, by=mina, now=NOW)
-        services.disbursement_approve(disbursement=disbursement, by=mateo, now=NOW)
+        services.disbursement_approve(disbursement=disbursement, by=mina, now=MONEY_NOW)
+        services.disbursement_approve(disbursement=disbursement, by=mateo, now=MONEY_NOW)
     assert any("fina@example.org" in message.to for message in mail.outbox)
     count = len(mail.outbox)
     # A retried notice sends nothing twice.
@@ -327,9 +298,11 @@ def test_every_change_of_a_request_is_emailed_to_whom_it_concerns(
 
 
 def test_a_spokesperson_of_another_commune_cannot_touch_this_projects_money(agua, council_b, mina):
-    other_finance = _spokesperson(council_b, "V-55555555", "Otra", "otra@example.org", "finance")
+    other_finance = make_spokesperson(
+        council_b, "V-55555555", "Otra", "otra@example.org", "finance"
+    )
     with pytest.raises(PermissionDenied):
-        request(agua, other_finance, "10")
+        request_money(agua, other_finance, "10")
     assert not Disbursement.objects.exists()
 
 

@@ -18,7 +18,7 @@ from consultations.models import Project
 from funding import selectors, services
 from funding.models import Allocation, FundingSource, LedgerEntry, ProjectStatus
 
-from ..conftest import make_staff, make_user
+from ..builders import make_staff, make_user
 
 # The named people of the money pages: Fina asks for the money (finance, commune A), Mina and
 # Mateo pay it (national ministry staff), Carla pays for Distrito Capital's government and Luis

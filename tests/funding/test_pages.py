@@ -33,8 +33,7 @@ from funding.models import (
     SpendingReceipt,
 )
 
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import make_resident, make_staff, make_user
+from ..builders import make_resident, make_staff, make_user, tiny_pdf
 
 # A program renamed to look like a receipt.
 EXE = b"MZ\x90\x00\x03\x00\x00\x00 This program cannot be run in DOS mode." * 8
@@ -45,15 +44,6 @@ def rosa(council_a):
     """Rosa, a verified resident of commune A (no spokesperson)."""
     user = make_user("rosa@example.org")
     make_resident(council_a, "V-55555555", "Rosa Blanco", user=user)
-    return user
-
-
-@pytest.fixture
-def carlos(agua):
-    """Carlos, co-funder staff of commune A's state government (its funding source's staff)."""
-    state = agua.commune.parish.municipality.state
-    user = make_staff("carlos@example.org", StaffRole.Kind.COFUNDER_STAFF, state=state)
-    services.source_for(FundingSource.Kind.STATE, agua).staff.add(user)
     return user
 
 

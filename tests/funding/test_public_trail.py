@@ -23,9 +23,7 @@ from funding import public_selectors, services
 from funding.models import LedgerEntry
 from voting.models import ProjectResult
 
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import _spokesperson, make_staff
-from ..voting.test_results import PUBLISHED_AT
+from ..builders import PUBLISHED_AT, make_spokesperson, make_staff, tiny_pdf
 
 DAY = datetime.timedelta(days=1)
 HOUR = datetime.timedelta(hours=1)
@@ -138,7 +136,7 @@ def trail(published, commune_a, commune_b, council_b, fina, olga, mina):
     pledge = services.pledge_create(
         project=b_winner, source=lara, amount="2000", reason="Cofinanciamiento", by=cofi, now=at(5)
     )
-    bruno = _spokesperson(council_b, "V-55555555", "Bruno Mora", "bruno@example.org", "finance")
+    bruno = make_spokesperson(council_b, "V-55555555", "Bruno Mora", "bruno@example.org", "finance")
     request_paid(pledge, by=bruno, payer=cofi, amount="2000", day=10, transfer_day=20)
     receipt(b_winner, by=bruno, amount="500", supplier="Bloques Lara", upload=pdf(), day=21)
     return {

@@ -22,8 +22,7 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import close_response
+from ..builders import close_response, tiny_pdf
 
 # Answers a request may get. Anything else (a 500 above all) fails the test.
 ACCEPTED_STATUSES = {200, 204, 301, 302, 303, 304, 400, 403, 404, 405, 409, 413, 422, 429}

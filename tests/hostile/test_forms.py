@@ -33,9 +33,8 @@ from accounts.access import (
     SPOKESPERSON_A_SOCIAL_OVERSIGHT,
 )
 
-from ..accounts.test_access_walk import probes, world  # noqa: F401 (fixture)
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import PASSWORD
+from ..builders import PASSWORD, tiny_pdf
+from ..builders.access import probes
 from . import fuzz
 from .fuzz import Upload, png
 
@@ -44,14 +43,14 @@ PDF = Upload("acta.pdf", tiny_pdf(), "application/pdf")
 PHOTO = Upload("foto.png", png(), "image/png")
 
 
-def _client(world, role) -> Client:  # noqa: F811
+def _client(world, role) -> Client:
     client = Client()
     if role != ANONYMOUS:
         client.force_login(world["people"][role])
     return client
 
 
-def _fuzz_as(world, name, role, base, *, url=None, **options):  # noqa: F811
+def _fuzz_as(world, name, role, base, *, url=None, **options):
     """Fuzz one form as ``role`` (an allowed one), then as an anonymous visitor."""
     assert role in access.allowed_roles(name), f"{role} may not use {name}"
     url = url or _probes(world)[name][1]
@@ -60,14 +59,14 @@ def _fuzz_as(world, name, role, base, *, url=None, **options):  # noqa: F811
         anonymous_writes_nothing(world, name, url, fuzz.form(base, files=options.get("files", ())))
 
 
-def _probes(world):  # noqa: F811
+def _probes(world):
     """The walk's probes, made once per world."""
     if "_probes" not in world:
         world["_probes"] = probes(world)
     return world["_probes"]
 
 
-def anonymous_writes_nothing(world, name, url, data):  # noqa: F811
+def anonymous_writes_nothing(world, name, url, data):
     client = _client(world, ANONYMOUS)
     before = fuzz.fingerprint()
 
@@ -82,7 +81,7 @@ def anonymous_writes_nothing(world, name, url, data):  # noqa: F811
     one()
 
 
-def test_the_net_catches_a_write_an_insert_an_update_and_nothing_else(world):  # noqa: F811
+def test_the_net_catches_a_write_an_insert_an_update_and_nothing_else(world):
     """The check every test here leans on: a row added or changed inside an example is seen, a
     write a savepoint undid is not."""
     import audit
@@ -104,7 +103,7 @@ def test_the_net_catches_a_write_an_insert_an_update_and_nothing_else(world):  #
     assert fuzz.fingerprint() == before
 
 
-def test_the_public_and_the_residents_forms_refuse_hostile_input(world):  # noqa: F811
+def test_the_public_and_the_residents_forms_refuse_hostile_input(world):
     people = world["people"]
     _fuzz_as(world, "set_language", ANONYMOUS, {"language": "es", "next": "/"})
     _fuzz_as(world, "accounts:voting-notice", RESIDENT_A, {"enabled": "on"})
@@ -129,7 +128,7 @@ def test_the_public_and_the_residents_forms_refuse_hostile_input(world):  # noqa
     assert people  # the world's people were used above
 
 
-def test_the_cycle_admins_forms_refuse_hostile_input(world):  # noqa: F811
+def test_the_cycle_admins_forms_refuse_hostile_input(world):
     draft = world["round"]
     rnd = draft.pk
     _fuzz_as(
@@ -190,7 +189,7 @@ def test_the_cycle_admins_forms_refuse_hostile_input(world):  # noqa: F811
     )
 
 
-def test_the_spokespeoples_assembly_and_proposal_forms_refuse_hostile_input(world):  # noqa: F811
+def test_the_spokespeoples_assembly_and_proposal_forms_refuse_hostile_input(world):
     open_round = world["open_round"]
     project = open_round["project"]
     council = world["claim"].resident.council
@@ -242,7 +241,7 @@ def test_the_spokespeoples_assembly_and_proposal_forms_refuse_hostile_input(worl
     )
 
 
-def test_the_vote_and_the_tables_forms_refuse_hostile_input(world):  # noqa: F811
+def test_the_vote_and_the_tables_forms_refuse_hostile_input(world):
     voting = world["voting_round"]
     tables = world["tables"]
     projects = list(voting.projects.filter(status="approved").order_by("pk"))
@@ -306,7 +305,7 @@ def test_the_vote_and_the_tables_forms_refuse_hostile_input(world):  # noqa: F81
     _csv_rows_of_hostile_cells(world)
 
 
-def _csv_rows_of_hostile_cells(world):  # noqa: F811
+def _csv_rows_of_hostile_cells(world):
     """The tables' import with a right header and rows of hostile cells: each row is refused
     with its line's message, or the file is imported; never a 500."""
     client = _client(world, CYCLE_ADMIN)
@@ -349,7 +348,7 @@ def _csv_rows_of_hostile_cells(world):  # noqa: F811
     one()
 
 
-def test_the_money_forms_refuse_hostile_input(world):  # noqa: F811
+def test_the_money_forms_refuse_hostile_input(world):
     from funding import services
 
     money = world["money"]
@@ -429,7 +428,7 @@ def test_the_money_forms_refuse_hostile_input(world):  # noqa: F811
     assert cofunder  # the pledge form is fuzzed with a published round (test_pages.py)
 
 
-def test_the_account_forms_refuse_hostile_input(world):  # noqa: F811
+def test_the_account_forms_refuse_hostile_input(world):
     """django-allauth's forms (sign in, sign up, password reset and change, email, two-step),
     fuzzed less: they are allauth's own, well tried; what is ours is how they are wired."""
     anonymous = {
@@ -457,7 +456,7 @@ def test_the_account_forms_refuse_hostile_input(world):  # noqa: F811
             fuzz.fuzz(client, name, "post", reverse(name), base, examples=fuzz.FEW)
 
 
-def test_the_probes_cover_every_form_of_ours(world):  # noqa: F811
+def test_the_probes_cover_every_form_of_ours(world):
     """A new POST endpoint must be added to the fuzzing above (this lists the walk's)."""
     posted = {name for name, (method, _url, _data) in probes(world).items() if method == "post"}
     fuzzed = {

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from ..conftest import make_user
+from ..builders import make_user
 from . import fuzz
 
 MB = 1024 * 1024

@@ -21,11 +21,7 @@ from accounts.access import (
     SPOKESPERSON_A_EXECUTIVE,
 )
 
-from ..accounts.test_access_walk import probes, world  # noqa: F401 (fixture)
-from ..funding.conftest import agua, funded  # noqa: F401 (fixtures)
-from ..funding.test_pages import carlos  # noqa: F401 (fixture)
-from ..voting.conftest import voting_round  # noqa: F401 (fixture)
-from ..voting.test_results import published  # noqa: F401 (fixture)
+from ..builders.access import probes
 from . import fuzz
 
 
@@ -46,7 +42,7 @@ def _first_allowed(name):
     return ANONYMOUS if ANONYMOUS in roles else sorted(roles)[0]
 
 
-def test_filters_searches_and_lookups_refuse_hostile_queries(world):  # noqa: F811
+def test_filters_searches_and_lookups_refuse_hostile_queries(world):
     people = world["people"]
     walked = probes(world)
     searched = {
@@ -93,7 +89,7 @@ def test_filters_searches_and_lookups_refuse_hostile_queries(world):  # noqa: F8
     _numbers_beyond_any_database_integer(world)
 
 
-def test_the_public_pages_of_a_published_round_refuse_hostile_queries(funded, agua, carlos):  # noqa: F811
+def test_the_public_pages_of_a_published_round_refuse_hostile_queries(funded, agua, carlos):
     pk = funded.pk
     anonymous = _client()
     _reads(
@@ -158,7 +154,7 @@ conditional = st.fixed_dictionaries(
 ).map(_as_header)
 
 
-def _downloads(funded):  # noqa: F811
+def _downloads(funded):
     """CSV and JSON downloads, with conditional headers (the results' ETag) of every kind."""
     client = _client()
     before = fuzz.fingerprint()
@@ -194,7 +190,7 @@ segment = st.one_of(
 )
 
 
-def test_codes_and_numbers_in_addresses_are_refused_cleanly(funded, world):  # noqa: F811
+def test_codes_and_numbers_in_addresses_are_refused_cleanly(funded, world):
     """Every address with a code or a number in it, that code replaced: a 404 at worst."""
     people = world["people"]
     pk = funded.pk
@@ -219,7 +215,7 @@ def test_codes_and_numbers_in_addresses_are_refused_cleanly(funded, world):  # n
     _ = commune
 
 
-def _numbers_beyond_any_database_integer(world):  # noqa: F811
+def _numbers_beyond_any_database_integer(world):
     """Numbers beyond any database integer, in every address that takes one: a 404."""
     client = _client(world["people"][CYCLE_ADMIN])
     before = fuzz.fingerprint()

@@ -26,8 +26,7 @@ from PIL import Image
 from communes import files
 from communes.models import CommuneFile
 
-from ..accounts.test_access_walk import world  # noqa: F401 (fixture)
-from ..communes.test_uploads import jpeg_with_gps, png_with_text, tiny_pdf
+from ..builders import jpeg_with_gps, png_with_text, tiny_pdf
 from . import fuzz
 
 
@@ -158,7 +157,7 @@ def test_a_damaged_file_gets_a_clear_refusal_or_is_cleaned_never_an_error(data, 
         assert kind in files.ALL_KINDS and clean
 
 
-def test_a_bomb_sent_to_every_picture_form_is_refused_and_nothing_is_stored(world):  # noqa: F811
+def test_a_bomb_sent_to_every_picture_form_is_refused_and_nothing_is_stored(world):
     """Through the pages: a project photo and a progress update's photos."""
     people = world["people"]
     bomb = fuzz.Upload("foto.png", png_declaring(20_000, 20_000), "image/png")

@@ -17,7 +17,7 @@ from urncrypto.ballot import (
 from urncrypto.errors import MalformedInput, ProofRejected, UrnCryptoError
 from urncrypto.proofs import BitProof, Proof, bit_prove
 
-from .test_group import ORDER_8
+from ..builders.urncrypto import ORDER_8
 
 CONTEXT = BallotContext.of(7, 41, [305, 301, 303, 302, 304, 306, 307])
 

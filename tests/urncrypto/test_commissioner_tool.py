@@ -14,7 +14,7 @@ from urncrypto import dkg
 from urncrypto.ballot import BallotContext
 from urncrypto.tally import PartialDecryption, partial_verify, tally, totals_decrypt
 
-from .conftest import cast
+from ..builders.urncrypto import cast
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "scripts" / "commissioner.py"

@@ -11,7 +11,7 @@ from urncrypto.ballot import BallotContext
 from urncrypto.errors import MalformedInput, ProofRejected, ShareRejected, UrnCryptoError
 from urncrypto.tally import partial_decrypt, partial_verify, totals_decrypt
 
-from .conftest import make_round, random_choices, summed_of
+from ..builders.urncrypto import make_round, random_choices, summed_of
 
 CONTEXT = BallotContext.of(7, 41, [301, 302, 303])
 
@@ -199,7 +199,7 @@ def test_an_altered_contribution_fails_its_signature():
 
 
 def test_commitments_outside_the_group_are_refused():
-    from .test_group import ORDER_8
+    from ..builders.urncrypto import ORDER_8
 
     rnd = make_round(commissioners=2, threshold=2, slots=1)
     row = rnd.contributions[0].commitments[0]

@@ -6,9 +6,7 @@ import pytest
 from urncrypto import group
 from urncrypto.errors import MalformedInput
 
-# Points of small order on the curve (libsodium's own blocklist): order 8, and order 2.
-ORDER_8 = bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
-ORDER_2 = bytes.fromhex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
+from ..builders.urncrypto import ORDER_2, ORDER_8
 
 
 def a_point():

@@ -23,7 +23,7 @@ from urncrypto.tally import (
     totals_decrypt,
 )
 
-from .conftest import cast, make_round, random_choices
+from ..builders.urncrypto import cast, make_round, random_choices
 
 CONTEXT = BallotContext.of(7, 41, [301, 302, 303, 304, 305])
 

@@ -11,7 +11,7 @@ from urncrypto.ballot import Ballot, BallotContext
 from urncrypto.tally import PartialDecryption, partial_decrypt, tally
 from urncrypto.verify import round_from_json, round_verify
 
-from .conftest import cast, random_choices
+from ..builders.urncrypto import cast, random_choices
 
 COMMUNES = {
     41: (301, 302, 303),
@@ -199,7 +199,7 @@ def test_a_published_number_of_ballots_that_is_not_the_urns_is_named(published):
 
 
 def test_a_published_key_that_the_key_generation_did_not_make_is_named(round_2_of_3, published):
-    from .conftest import make_round
+    from ..builders.urncrypto import make_round
 
     other = make_round(commissioners=3, threshold=2, slots=7)
     data = _copy(published)

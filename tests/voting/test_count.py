@@ -10,8 +10,7 @@ from cycle import services as cycle
 from voting import counting, services, urn
 from voting.models import CommuneResult, Count, ProjectResult
 
-from ..consultations.conftest import hours
-from .conftest import DURING_VOTING, close_voting, make_voter
+from ..builders import DURING_VOTING, close_voting, hours, make_voter
 
 
 def vote(consultation, voter, project):
@@ -110,8 +109,7 @@ def test_tie_broken_by_the_assemblys_priority(voting_round, council_a, alice):
 
 
 def test_tie_broken_by_the_lot_anyone_can_recompute(adam, commune_a, council_a):
-    from ..consultations.conftest import make_round
-    from .conftest import ballot_of, open_voting
+    from ..builders import ballot_of, make_round, open_voting
 
     consultation = make_round(tie_break=Consultation.TieBreak.LOT)
     ballot_of(consultation, commune_a)
@@ -147,7 +145,7 @@ def test_rank_orders_by_votes_then_priority_then_lot():
 
 def test_no_winner_below_the_minimum_turnout(voting_round, council_a):
     Consultation.objects.filter(pk=voting_round.pk).update(min_turnout_percent=60)
-    from ..conftest import make_resident
+    from ..builders import make_resident
 
     make_resident(council_a, "V-30000001", "No votó")
     cast(voting_round, council_a, [0])  # 1 of the 2 residents of A: 50 %
@@ -216,7 +214,7 @@ def _minutes(commune, spokesperson):
 
     from communes.services import commune_file_store
 
-    from ..communes.test_uploads import tiny_pdf
+    from ..builders import tiny_pdf
 
     return commune_file_store(
         commune=commune, uploaded=SimpleUploadedFile("acta.pdf", tiny_pdf()), by=spokesperson

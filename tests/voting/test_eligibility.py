@@ -11,9 +11,16 @@ from cycle import services as cycle
 from voting import services
 from voting.models import SealedBallot, VotingBookEntry
 
-from ..conftest import make_user
-from ..consultations.conftest import hours, make_round
-from .conftest import DURING_VOTING, ballot_of, close_voting, make_voter, open_voting
+from ..builders import (
+    DURING_VOTING,
+    ballot_of,
+    close_voting,
+    hours,
+    make_round,
+    make_user,
+    make_voter,
+    open_voting,
+)
 
 
 def refusal(consultation, user, project=None, now=DURING_VOTING) -> str:

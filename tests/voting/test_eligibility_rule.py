@@ -15,9 +15,7 @@ from consultations.models import Consultation, Exclusion
 from voting import eligibility, services, tables, urn
 from voting.models import SealedBallot, VotingBookEntry, VotingCentre, VotingTable
 
-from ..conftest import make_user
-from ..consultations.conftest import hours
-from .conftest import DURING_VOTING, make_voter
+from ..builders import DURING_VOTING, hours, make_user, make_voter
 
 # Voting day is 2027-01-06 (local): 15 that very day is old enough.
 FIFTEEN_TOMORROW = datetime.date(2012, 1, 7)

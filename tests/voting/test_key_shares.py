@@ -11,8 +11,7 @@ from cycle import services as cycle
 from voting import services, urn
 from voting.models import Count
 
-from ..consultations.conftest import make_round
-from .conftest import DURING_VOTING, ballot_of, close_voting, make_voter, open_voting
+from ..builders import DURING_VOTING, ballot_of, close_voting, make_round, make_voter, open_voting
 
 
 @pytest.fixture

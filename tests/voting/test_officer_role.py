@@ -5,8 +5,7 @@ from audit.models import AuditEntry
 from voting import tables
 from voting.models import VotingCentre, VotingTable
 
-from ..conftest import make_user
-from ..consultations.conftest import hours, make_round
+from ..builders import hours, make_round, make_user
 
 
 def a_table(commune, number):

@@ -18,9 +18,7 @@ from communes.models import Resident
 from consultations.models import Consultation, Exclusion
 from voting.models import VotingBookEntry
 
-from ..conftest import PASSWORD, make_staff
-from .conftest import live_round_for, make_voter
-from .test_tables import make_table
+from ..builders import PASSWORD, live_round_for, make_staff, make_table, make_voter
 
 PAGE = "communes:my-participation"
 

@@ -1,81 +1,36 @@
 """The public results of a published round: pages by place, charts, downloads, queries, cache."""
 
-import csv
-import io
-import json
-
 import pytest
 from django.core.cache import cache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 
 from communes.models import CommunalCouncil
 from consultations.models import Consultation
 from cycle import services as cycle
-from voting import services
 from voting.models import Count, ProjectResult
 
-from ..conftest import make_commune, make_resident
-from ..consultations.conftest import hours, make_round
-from .conftest import DURING_VOTING, ballot_of, close_voting, make_voter, open_voting
-
-PUBLISHED_AT = hours(120)
-
-
-def cast(consultation, council, project, count: int, *, first: int) -> int:
-    """``count`` residents of ``council`` vote for ``project``; returns the next voter number."""
-    for number in range(first, first + count):
-        user = make_voter(council, number)
-        services.vote_cast(
-            consultation=consultation, user=user, project_id=project.pk, now=DURING_VOTING
-        )
-    return first + count
-
-
-def non_voters(council, count: int, *, first: int) -> None:
-    for number in range(first, first + count):
-        make_resident(council, f"V-{30_000_000 + number}", f"Vecina {number}")
-
-
-def count_and_publish(consultation, adam):
-    close_voting(consultation)
-    count = cycle.round_count(consultation_id=consultation.pk, now=hours(59))
-    assert count.status == Count.Status.DONE, count.problems
-    cycle.round_publish(
-        consultation=consultation, by=adam, reason="Actas verificadas", now=PUBLISHED_AT
-    )
-    consultation.refresh_from_db()
-    assert consultation.phase == Consultation.Phase.PUBLISHED
-    return consultation
-
-
-def by_title(consultation, commune):
-    return {p.title: p for p in consultation.projects.filter(commune=commune)}
-
-
-@pytest.fixture
-def published(voting_round, adam, council_a, council_b, commune_a, commune_b):
-    """Commune A: Agua potable 3, Cancha 2, Alumbrado 0, three who did not vote (eligible 8).
-    Commune B: Escuela 1, Mercado 1 (a tie the lot breaks), Vialidad 0, two non-voters (4)."""
-    a, b = by_title(voting_round, commune_a), by_title(voting_round, commune_b)
-    n = cast(voting_round, council_a, a["Agua potable"], 3, first=1)
-    n = cast(voting_round, council_a, a["Cancha"], 2, first=n)
-    n = cast(voting_round, council_b, b["Escuela"], 1, first=n)
-    cast(voting_round, council_b, b["Mercado"], 1, first=n)
-    non_voters(council_a, 3, first=1)
-    non_voters(council_b, 2, first=10)
-    return count_and_publish(voting_round, adam)
-
-
-def get(client, name, *args):
-    return client.get(reverse(f"voting:{name}", args=list(args)))
+from ..builders import (
+    ballot_of,
+    by_title,
+    cast,
+    close_voting,
+    count_and_publish,
+    hours,
+    make_commune,
+    make_round,
+    non_voters,
+    open_voting,
+    queries_of,
+    read_csv,
+    read_json,
+    voting_page,
+)
 
 
 def test_a_round_has_no_results_page_before_it_is_published(client, voting_round, commune_a):
     pk = voting_round.pk
-    assert get(client, "results-round", pk).status_code == 404
+    assert voting_page(client, "results-round", pk).status_code == 404
     close_voting(voting_round)
     cycle.round_count(consultation_id=pk, now=hours(59))
     for name, args in [
@@ -86,14 +41,14 @@ def test_a_round_has_no_results_page_before_it_is_published(client, voting_round
         ("results-projects-csv", [pk]),
         ("results-communes-json", [pk]),
     ]:
-        assert get(client, name, *args).status_code == 404, name
+        assert voting_page(client, name, *args).status_code == 404, name
     assert voting_round.pk not in [
-        row["consultation"].pk for row in get(client, "results-list").context["rounds"]
+        row["consultation"].pk for row in voting_page(client, "results-list").context["rounds"]
     ]
 
 
 def test_the_list_links_each_published_round_to_its_national_page(client, published):
-    response = get(client, "results-list")
+    response = voting_page(client, "results-list")
     assert response.status_code == 200
     html = response.content.decode()
     assert reverse("voting:results-round", args=[published.pk]) in html
@@ -101,7 +56,7 @@ def test_the_list_links_each_published_round_to_its_national_page(client, publis
 
 
 def test_the_national_page_shows_turnout_by_state_and_winners_by_category(client, published):
-    response = get(client, "results-round", published.pk)
+    response = voting_page(client, "results-round", published.pk)
     assert response.status_code == 200
     states = {row["code"]: row for row in response.context["states"]}
     # Commune A is in Distrito Capital (01), commune B in Lara (13).
@@ -143,7 +98,7 @@ def test_the_national_page_shows_turnout_by_state_and_winners_by_category(client
 def test_the_state_and_municipality_pages_show_their_communes_turnout_and_winners(
     client, published, commune_a
 ):
-    state = get(client, "results-state", published.pk, "01")
+    state = voting_page(client, "results-state", published.pk, "01")
     assert state.status_code == 200
     assert [(m["code"], m["votes"], m["turnout"]) for m in state.context["municipalities"]] == [
         ("0101", 5, 62.5)
@@ -152,7 +107,7 @@ def test_the_state_and_municipality_pages_show_their_communes_turnout_and_winner
     assert reverse("voting:results-municipality", args=[published.pk, "0101"]) in (
         state.content.decode()
     )
-    municipality = get(client, "results-municipality", published.pk, "0101")
+    municipality = voting_page(client, "results-municipality", published.pk, "0101")
     assert municipality.status_code == 200
     (row,) = municipality.context["communes"]
     assert (row["code"], row["votes"], row["eligible"], row["turnout"]) == (
@@ -165,14 +120,14 @@ def test_the_state_and_municipality_pages_show_their_communes_turnout_and_winner
     html = municipality.content.decode()
     assert reverse("voting:results-commune", args=[published.pk, commune_a.code]) in html
     assert "62,5 %" in html  # Spanish by default
-    assert get(client, "results-state", published.pk, "99").status_code == 404
-    assert get(client, "results-municipality", published.pk, "9999").status_code == 404
+    assert voting_page(client, "results-state", published.pk, "99").status_code == 404
+    assert voting_page(client, "results-municipality", published.pk, "9999").status_code == 404
 
 
 def test_the_commune_page_shows_every_project_rank_winner_and_the_three_totals(
     client, published, commune_a
 ):
-    response = get(client, "results-commune", published.pk, commune_a.code)
+    response = voting_page(client, "results-commune", published.pk, commune_a.code)
     assert response.status_code == 200
     rows = [
         (p["rank"], p["title"], p["votes"], p["is_winner"]) for p in response.context["projects"]
@@ -190,11 +145,11 @@ def test_the_commune_page_shows_every_project_rank_winner_and_the_three_totals(
     assert "Agua potable" in html and "62,5 %" in html
     assert reverse("voting:urn-receipts", args=[published.pk, commune_a.code]) in html
     assert reverse("voting:receipt-check", args=[published.pk]) in html
-    assert get(client, "results-commune", published.pk, "COM-NONE").status_code == 404
+    assert voting_page(client, "results-commune", published.pk, "COM-NONE").status_code == 404
 
 
 def test_a_tie_is_marked_and_the_lowest_lot_wins(client, published, commune_b):
-    response = get(client, "results-commune", published.pk, commune_b.code)
+    response = voting_page(client, "results-commune", published.pk, commune_b.code)
     projects = response.context["projects"]
     tied = [p for p in projects if p["votes"] == 1]
     assert all(p["tie_broken"] for p in tied)
@@ -218,20 +173,10 @@ def test_a_void_commune_says_why_it_has_no_winner(client, adam, commune_a, counc
     cast(consultation, council_a, by_title(consultation, commune_a)["Cancha"], 1, first=1)
     non_voters(council_a, 3, first=1)
     count_and_publish(consultation, adam)
-    response = get(client, "results-commune", consultation.pk, commune_a.code)
+    response = voting_page(client, "results-commune", consultation.pk, commune_a.code)
     assert response.context["result"]["void_reason"]
     assert escape(response.context["result"]["void_reason"]) in response.content.decode()
     assert not any(p["is_winner"] for p in response.context["projects"])
-
-
-def read_csv(response) -> list[dict]:
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-
-
-def read_json(response) -> list[dict]:
-    assert response["Content-Type"] == "application/json"
-    return json.loads(b"".join(response.streaming_content))
 
 
 def test_the_project_downloads_hold_every_project_exactly(client, published, commune_a, commune_b):
@@ -287,9 +232,9 @@ def test_the_project_downloads_hold_every_project_exactly(client, published, com
         row(place_b, b_second, b_second.category, 1, 2, False, True),
         row(place_b, b["Vialidad"], "sport", 0, 3, False, False),
     ]
-    as_json = read_json(get(client, "results-projects-json", published.pk))
+    as_json = read_json(voting_page(client, "results-projects-json", published.pk))
     assert as_json == expected
-    as_csv = read_csv(get(client, "results-projects-csv", published.pk))
+    as_csv = read_csv(voting_page(client, "results-projects-csv", published.pk))
     as_text = [
         {
             key: (
@@ -308,7 +253,7 @@ def test_the_project_downloads_hold_every_project_exactly(client, published, com
 
 
 def test_the_commune_downloads_hold_every_commune_exactly(client, published, commune_a, commune_b):
-    as_json = read_json(get(client, "results-communes-json", published.pk))
+    as_json = read_json(voting_page(client, "results-communes-json", published.pk))
     picked = [
         {
             key: line[key]
@@ -347,7 +292,7 @@ def test_the_commune_downloads_hold_every_commune_exactly(client, published, com
             "void_reason": "",
         },
     ]
-    response = get(client, "results-communes-csv", published.pk)
+    response = voting_page(client, "results-communes-csv", published.pk)
     assert response["Content-Disposition"] == (
         f'attachment; filename="resultados-{published.pk}-comunas.csv"'
     )
@@ -392,15 +337,6 @@ def published_of_size(adam, commune_a, council_a, commune_b, council_b, extra: i
         n = cast(consultation, council, projects[0], 2, first=n)
         n = cast(consultation, council, projects[1], 1, first=n)
     return count_and_publish(consultation, adam)
-
-
-def queries_of(client, url) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-        if response.streaming:
-            b"".join(response.streaming_content)
-    assert response.status_code == 200, url
-    return len(captured)
 
 
 def page_urls(consultation):
@@ -448,7 +384,9 @@ def test_every_results_page_runs_in_a_fixed_number_of_queries(
 def test_pages_are_cached_until_the_results_change(client, published, commune_a):
     url = reverse("voting:results-commune", args=[published.pk, commune_a.code])
     assert (
-        get(client, "results-commune", published.pk, commune_a.code).context["projects"][0]["votes"]
+        voting_page(client, "results-commune", published.pk, commune_a.code).context["projects"][0][
+            "votes"
+        ]
         == 3
     )
     # A change the cache does not know about is not shown: the page is served from the cache.
@@ -468,4 +406,4 @@ def test_a_new_publication_shows_at_once(client, published):
     Consultation.objects.filter(pk=second.pk).update(phase=Consultation.Phase.PUBLISHED)
     assert len(client.get(list_url).context["rounds"]) == 2
     # A round published without a count (nothing to vote on) still has its pages.
-    assert get(client, "results-round", second.pk).status_code == 200
+    assert voting_page(client, "results-round", second.pk).status_code == 200

@@ -21,19 +21,22 @@ from voting.models import (
     VotingTable,
 )
 
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import close_response, make_resident, make_user
-from ..consultations.conftest import hours
-from .conftest import DURING_VOTING, close_voting
-from .test_results import (
+from ..builders import (
+    DURING_VOTING,
     by_title,
     cast,
+    close_response,
+    close_voting,
     count_and_publish,
-    get,
+    hours,
+    make_resident,
+    make_user,
     non_voters,
     queries_of,
     read_csv,
     read_json,
+    tiny_pdf,
+    voting_page,
 )
 
 ENTERED_AT = hours(58.5)
@@ -150,7 +153,7 @@ def decide_two(world, adam, django_capture_on_commit_callbacks):
 
 
 def commune_page(client, consultation, commune):
-    response = get(client, "results-commune", consultation.pk, commune.code)
+    response = voting_page(client, "results-commune", consultation.pk, commune.code)
     assert response.status_code == 200
     return response, response.content.decode()
 
@@ -230,7 +233,7 @@ def test_a_commune_with_a_sheet_under_review_is_pending_until_it_is_decided(
         (1, 1, 2),
         (0, 0, 0),
     ]
-    municipality = get(client, "results-municipality", consultation.pk, "0101")
+    municipality = voting_page(client, "results-municipality", consultation.pk, "0101")
     assert 'data-pending="1"' in municipality.content.decode()
 
     decide_two(round_with_tables, adam, django_capture_on_commit_callbacks)
@@ -278,7 +281,7 @@ def test_turnout_everywhere_is_voters_online_and_at_tables_over_eligible(
         80.0,
     )
     assert 'data-field="voters">8<' in html and "80,0 %" in html
-    national = get(client, "results-round", consultation.pk)
+    national = voting_page(client, "results-round", consultation.pk)
     states = {row["code"]: row for row in national.context["states"]}
     assert (states["01"]["voters"], states["01"]["votes"], states["01"]["turnout"]) == (8, 6, 80.0)
     assert (states["13"]["voters"], states["13"]["turnout"]) == (3, 100.0)
@@ -289,18 +292,18 @@ def test_turnout_everywhere_is_voters_online_and_at_tables_over_eligible(
         "votes": 9,
         "turnout": 84.62,
     }
-    state = get(client, "results-state", consultation.pk, "01")
+    state = voting_page(client, "results-state", consultation.pk, "01")
     assert [(m["voters"], m["turnout"]) for m in state.context["municipalities"]] == [(8, 80.0)]
-    municipality = get(client, "results-municipality", consultation.pk, "0101")
+    municipality = voting_page(client, "results-municipality", consultation.pk, "0101")
     (row,) = municipality.context["communes"]
     assert (row["voters"], row["turnout"]) == (8, 80.0)
     (listed,) = [
         row
-        for row in get(client, "results-list").context["rounds"]
+        for row in voting_page(client, "results-list").context["rounds"]
         if row["consultation"].pk == consultation.pk
     ]
     assert (listed["voters"], listed["turnout"]) == (11, 84.62)
-    (line, _b) = read_json(get(client, "results-communes-json", consultation.pk))
+    (line, _b) = read_json(voting_page(client, "results-communes-json", consultation.pk))
     assert {key: line[key] for key in selectors.COMMUNE_FIELDS[10:]} == {
         "eligible": 10,
         "voting_book": 3,
@@ -316,7 +319,7 @@ def test_turnout_everywhere_is_voters_online_and_at_tables_over_eligible(
         "turnout": 80.0,
         "void_reason": "",
     }
-    (line, _b) = read_csv(get(client, "results-communes-csv", consultation.pk))
+    (line, _b) = read_csv(voting_page(client, "results-communes-csv", consultation.pk))
     assert (line["voters"], line["table_marks"], line["pending_sheets"], line["turnout"]) == (
         "8",
         "5",
@@ -327,10 +330,12 @@ def test_turnout_everywhere_is_voters_online_and_at_tables_over_eligible(
 
 def test_the_project_downloads_say_the_votes_at_tables(client, round_with_tables, commune_a):
     consultation = round_with_tables["round"]
-    rows = read_json(get(client, "results-projects-json", consultation.pk))
+    rows = read_json(voting_page(client, "results-projects-json", consultation.pk))
     of_a = [(r["project"], r["online_votes"], r["table_votes"], r["votes"]) for r in rows][:3]
     assert of_a == [("Agua potable", 2, 2, 4), ("Cancha", 1, 1, 2), ("Alumbrado", 0, 0, 0)]
-    assert "table_votes" in read_csv(get(client, "results-projects-csv", consultation.pk))[0]
+    assert (
+        "table_votes" in read_csv(voting_page(client, "results-projects-csv", consultation.pk))[0]
+    )
 
 
 def test_the_tables_downloads_hold_every_table_and_nobody_personal(
@@ -363,7 +368,7 @@ def test_the_tables_downloads_hold_every_table_and_nobody_personal(
         "centre": "Escuela Bolivariana La Ceiba",
     }
     accepted_at = TallySheet.objects.get(table=one.table).decided_at.isoformat()
-    response = get(client, "results-tables-json", consultation.pk)
+    response = voting_page(client, "results-tables-json", consultation.pk)
     assert response["Content-Disposition"] == (
         f'attachment; filename="resultados-{consultation.pk}-mesas.json"'
     )
@@ -399,10 +404,10 @@ def test_the_tables_downloads_hold_every_table_and_nobody_personal(
             "scans": scans[two.table.pk],
         },
     ]
-    response = get(client, "results-tables-csv", consultation.pk)
+    response = voting_page(client, "results-tables-csv", consultation.pk)
     body = b"".join(response.streaming_content).decode()
     assert "@" not in body  # no officer's or staff's address
-    first, second = read_csv(get(client, "results-tables-csv", consultation.pk))
+    first, second = read_csv(voting_page(client, "results-tables-csv", consultation.pk))
     assert list(first) == selectors.TABLE_FIELDS
     votes = ";".join(f"{pk}:{n}" for pk, n in sorted({agua: 2, cancha: 1, alumbrado: 0}.items()))
     assert (first["votes"], first["ballots"], first["decided_by"]) == (votes, "3", "system")
@@ -416,12 +421,12 @@ def test_the_tables_downloads_hold_every_table_and_nobody_personal(
 
     decide_two(round_with_tables, adam, django_capture_on_commit_callbacks)
 
-    first, second = read_json(get(client, "results-tables-json", consultation.pk))
+    first, second = read_json(voting_page(client, "results-tables-json", consultation.pk))
     assert (second["sheet_status"], second["ballots"], second["blank"]) == ("accepted", 2, 1)
     assert second["decided_at"] == DECIDED_AT.isoformat()
     assert second["decided_by"] == ""  # a person decided it: nobody is named
     assert b"@" not in b"".join(
-        get(client, "results-tables-json", consultation.pk).streaming_content
+        voting_page(client, "results-tables-json", consultation.pk).streaming_content
     )
 
 
@@ -441,7 +446,7 @@ def test_a_table_with_people_marked_and_no_entry_is_listed_as_waiting(
         [],
     )
     assert 'data-status="waiting"' in html and 'data-pending="1"' in html
-    (line,) = read_json(get(client, "results-tables-json", consultation.pk))
+    (line,) = read_json(voting_page(client, "results-tables-json", consultation.pk))
     assert (line["sheet_status"], line["marks"], line["scans"]) == ("waiting", 1, [])
 
 
@@ -494,7 +499,7 @@ def test_the_commune_page_costs_the_same_queries_with_one_table_or_five(
 
 def test_the_round_page_links_and_documents_the_tables_downloads(client, round_with_tables):
     consultation = round_with_tables["round"]
-    html = get(client, "results-round", consultation.pk).content.decode()
+    html = voting_page(client, "results-round", consultation.pk).content.decode()
     for name in ["tables-csv", "tables-json"]:
         assert reverse(f"voting:results-{name}", args=[consultation.pk]) in html
     documented = selectors.TABLE_FIELDS + selectors.COMMUNE_FIELDS + selectors.PROJECT_FIELDS

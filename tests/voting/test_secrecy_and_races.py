@@ -16,8 +16,8 @@ from cycle import services as cycle
 from voting import counting, urn
 from voting.models import CommuneResult, SealedBallot, VotingBookEntry
 
+from ..builders import close_now, live_round_for, make_voter
 from ..concurrency import run_at_once
-from .conftest import close_now, live_round_for, make_voter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ from communes.importing import import_csv
 from voting.models import VotingBookEntry, VotingCentre, VotingTable
 from voting.table_import import TABLES, tables_import
 
-from ..conftest import make_resident, make_user
+from ..builders import make_resident, make_user
 
 pytestmark = pytest.mark.django_db
 

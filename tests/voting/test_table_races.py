@@ -11,11 +11,16 @@ from accounts.models import StaffRole
 from voting import services, tables
 from voting.models import SealedBallot, SheetEvent, TallyEntry, TallySheet, VotingBookEntry
 
-from ..communes.test_uploads import tiny_pdf
+from ..builders import (
+    close_now,
+    live_round_for,
+    make_staff,
+    make_table,
+    make_user,
+    make_voter,
+    tiny_pdf,
+)
 from ..concurrency import attempt, run_at_once
-from ..conftest import make_staff, make_user
-from .conftest import close_now, live_round_for, make_voter
-from .test_tables import make_table
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

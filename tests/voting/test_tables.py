@@ -25,26 +25,24 @@ from voting.models import (
     TallyEntry,
     TallySheet,
     VotingBookEntry,
-    VotingCentre,
     VotingTable,
 )
 
-from ..communes.test_uploads import tiny_pdf
-from ..conftest import make_resident, make_staff, make_user
-from ..consultations.conftest import hours
-from .conftest import AFTER_VOTING, DURING_VOTING, close_voting, make_voter
+from ..builders import (
+    AFTER_VOTING,
+    DURING_VOTING,
+    close_voting,
+    hours,
+    make_resident,
+    make_staff,
+    make_table,
+    make_user,
+    make_voter,
+    tiny_pdf,
+)
 
 BEFORE_VOTING = hours(47)
 AFTER_DEADLINE = hours(121)
-
-
-def make_table(commune, number=1, centre_code="E-0001"):
-    centre, _created = VotingCentre.objects.get_or_create(
-        code=centre_code, defaults={"name": "Escuela Bolivariana", "parish": commune.parish}
-    )
-    return VotingTable.objects.create(
-        code=f"{centre_code}-{number}", centre=centre, number=number, commune=commune
-    )
 
 
 def make_officer(email):

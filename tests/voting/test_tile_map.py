@@ -11,7 +11,7 @@ from django.urls import reverse
 from communes.territory import territory_rows
 from voting import tile_map
 
-from .test_results import get, published  # noqa: F401 (fixture)
+from ..builders import voting_page
 
 
 def _luminance(colour: str) -> float:
@@ -74,8 +74,8 @@ def _map_of(html: str) -> ET.Element:
     return ET.fromstring(svg)  # noqa: S314 (our own page, not untrusted input)
 
 
-def test_the_national_page_draws_a_linked_tile_for_every_state(client, published):  # noqa: F811
-    response = get(client, "results-round", published.pk)
+def test_the_national_page_draws_a_linked_tile_for_every_state(client, published):
+    response = voting_page(client, "results-round", published.pk)
     html = response.content.decode()
     svg = _map_of(html)
     assert svg.get("aria-labelledby") == "turnout-map-title"
@@ -108,8 +108,8 @@ def test_the_national_page_draws_a_linked_tile_for_every_state(client, published
     assert desc.count("ninguna comuna en la votación") == 22
 
 
-def test_the_legend_names_every_step_of_the_scale(client, published):  # noqa: F811
-    html = get(client, "results-round", published.pk).content.decode()
+def test_the_legend_names_every_step_of_the_scale(client, published):
+    html = voting_page(client, "results-round", published.pk).content.decode()
     legend = re.search(r'<ul class="legend">(.*?)</ul>', html, re.S).group(1)
     labels = [re.sub(r"<[^>]+>", "", item).strip() for item in legend.split("</li>")[:-1]]
     assert labels == [
@@ -125,8 +125,8 @@ def test_the_legend_names_every_step_of_the_scale(client, published):  # noqa: F
         assert f'fill="{fill}"' in legend
 
 
-def test_the_table_beside_the_map_has_the_same_figures_for_every_state(client, published):  # noqa: F811
-    response = get(client, "results-round", published.pk)
+def test_the_table_beside_the_map_has_the_same_figures_for_every_state(client, published):
+    response = voting_page(client, "results-round", published.pk)
     html = response.content.decode()
     table = re.search(r'<table class="turnout">(.*?)</table>', html, re.S).group(1)
     rows = re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", table, re.S)

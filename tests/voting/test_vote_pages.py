@@ -7,8 +7,7 @@ from django.urls import reverse
 from cycle import services as cycle
 from voting.models import SealedBallot, VotingBookEntry
 
-from ..conftest import close_response
-from .conftest import close_now, make_voter
+from ..builders import close_now, close_response, make_voter
 
 
 def receipt_in(response) -> str:

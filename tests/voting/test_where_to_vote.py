@@ -4,7 +4,6 @@ birth date; one answer for a cédula nobody has and one that may not vote; limit
 import datetime
 import re
 
-import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -13,16 +12,13 @@ from django.utils import formats, timezone, translation
 
 from communes.models import Commune
 from consultations.models import Consultation, Exclusion, Project
-from voting.models import VotingCentre, VotingTable
+from voting.models import VotingTable
 
-from ..conftest import make_resident
-from ..consultations.conftest import make_round
-from .conftest import live_round_for
+from ..builders import ANA_BIRTH, live_round_for, make_resident, make_round
 
 URL = reverse("voting:where-to-vote")
 # The moment a request was made, as it appears in a statement (the round still to close).
 NOW_IN_SQL = re.compile(r"'\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[^']*'")
-ANA_BIRTH = datetime.date(1988, 3, 9)
 
 
 def ask(client, cedula, **extra):
@@ -32,37 +28,6 @@ def ask(client, cedula, **extra):
 def years_ago(years: int, *, days: int = 0) -> datetime.date:
     today = timezone.localdate()
     return today.replace(year=today.year - years) + datetime.timedelta(days=days)
-
-
-@pytest.fixture
-def ana(council_a):
-    """Ana, on commune A's census, with no account (she votes at a table)."""
-    return make_resident(council_a, "V-14555666", "Ana Teresa Rangel", birth=ANA_BIRTH)
-
-
-@pytest.fixture
-def centres_of_a(commune_a, commune_b):
-    """Commune A votes at two tables of Escuela Bolivariana and one of the Casa Comunal; commune
-    B at a table of its own in the same school."""
-    school = VotingCentre.objects.create(
-        code="CV-0101-01",
-        name="Escuela Bolivariana Lídice",
-        parish=commune_a.parish,
-        address="Calle Real de Lídice, frente a la plaza",
-    )
-    house = VotingCentre.objects.create(
-        code="CV-0101-02", name="Casa Comunal La Ceiba", parish=commune_a.parish
-    )
-    for centre, number, commune in [
-        (school, 1, commune_a),
-        (school, 2, commune_a),
-        (school, 3, commune_b),
-        (house, 1, commune_a),
-    ]:
-        VotingTable.objects.create(
-            code=f"{centre.code}-{number}", centre=centre, number=number, commune=commune
-        )
-    return school, house
 
 
 def normalised(response, *cedulas) -> str:
