@@ -35,6 +35,8 @@ RULE_FIELDS = [
     "funder_by_rank",
     "amount_usd",
     "tie_break",
+    "counting_rule",
+    "commune_budget_usd",
     "channels",
     "voting_hours_start",
     "voting_hours_end",

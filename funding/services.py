@@ -174,6 +174,15 @@ def source_for(kind: str, project: Project) -> FundingSource:
     return source
 
 
+def _allocated_amount(consultation: Consultation, project: Project) -> Decimal:
+    """A winner's allocation: the round's amount, or, under the rule "within the commune's
+    budget" (which chose it by its cost), the project's cost."""
+    greedy = consultation.counting_rule == Consultation.CountingRule.GREEDY_BUDGET
+    if greedy and project.estimated_cost_usd is not None:
+        return project.estimated_cost_usd
+    return consultation.amount_usd
+
+
 def allocations_for_round(*, consultation_id: int, now=None) -> int:
     """Give each winning project of a published round its allocation, from the funder the
     round's rule names for its rank. Safe to run again: it creates only what is missing."""
@@ -206,7 +215,7 @@ def allocations_for_round(*, consultation_id: int, now=None) -> int:
                         project=result.project,
                         source=source,
                         kind=Allocation.Kind.ALLOCATION,
-                        amount_usd=consultation.amount_usd,
+                        amount_usd=_allocated_amount(consultation, result.project),
                         created_at=now,
                     )
             except IntegrityError:

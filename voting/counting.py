@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -143,6 +144,7 @@ class Candidate:
     votes: int
     priority: int | None
     lot: str
+    cost: Decimal | None = None
 
 
 def rank(candidates: list[Candidate], *, tie_break: str) -> list[tuple[Candidate, bool]]:
@@ -159,6 +161,27 @@ def rank(candidates: list[Candidate], *, tie_break: str) -> list[tuple[Candidate
     ordered = sorted(candidates, key=key)
     votes = Counter(c.votes for c in ordered)
     return [(c, votes[c.votes] > 1) for c in ordered]
+
+
+def winners_of(ranked: list[Candidate], *, rule: str, seats: int, budget: Decimal) -> set[int]:
+    """The winning projects of a commune's ranking (most votes first) under the round's rule.
+
+    "Top N": the first ``seats`` projects with votes. "Within the commune's budget": walking the
+    ranking, every project with votes whose cost still fits what is left of ``budget`` wins, and
+    one that no longer fits (or has no cost) is skipped for the next. A project nobody voted for
+    never wins."""
+    won: set[int] = set()
+    if rule == Consultation.CountingRule.GREEDY_BUDGET:
+        left = budget
+        for candidate in ranked:
+            if candidate.votes > 0 and candidate.cost is not None and candidate.cost <= left:
+                won.add(candidate.project_id)
+                left -= candidate.cost
+        return won
+    for candidate in ranked[:seats]:
+        if candidate.votes > 0:
+            won.add(candidate.project_id)
+    return won
 
 
 def eligible_by_commune(consultation: Consultation) -> dict[int, int]:
@@ -311,11 +334,12 @@ class KnownTotals:
 
     book: dict[int, int]  # commune id → online voting-book entries
     eligible: dict[int, int]  # commune id → residents of age
-    on_ballot: dict[int, list[tuple[int, int | None]]]  # commune id → (project, priority)
+    # commune id → (project, priority, cost)
+    on_ballot: dict[int, list[tuple[int, int | None, Decimal | None]]]
     tables: TableTotals
 
 
-def _on_ballot(consultation, commune_id=None) -> dict[int, list[tuple[int, int | None]]]:
+def _on_ballot(consultation, commune_id=None) -> dict[int, list[tuple]]:
     projects = Project.objects.filter(
         consultation=consultation,
         status=Project.Status.APPROVED,
@@ -323,11 +347,11 @@ def _on_ballot(consultation, commune_id=None) -> dict[int, list[tuple[int, int |
     )
     if commune_id is not None:
         projects = projects.filter(commune_id=commune_id)
-    on_ballot: dict[int, list[tuple[int, int | None]]] = {}
-    for project_id, commune, priority in projects.values_list(
-        "pk", "commune_id", "problem__priority"
+    on_ballot: dict[int, list[tuple]] = {}
+    for project_id, commune, priority, cost in projects.values_list(
+        "pk", "commune_id", "problem__priority", "estimated_cost_usd"
     ):
-        on_ballot.setdefault(commune, []).append((project_id, priority))
+        on_ballot.setdefault(commune, []).append((project_id, priority, cost))
     return on_ballot
 
 
@@ -362,7 +386,7 @@ def _commune_result(
     consultation, commune_id, projects, online: OnlinePart, eligible: int, tables: TableTotals
 ):
     """(commune result, its projects' results ranked, a problem or "") for one commune."""
-    valid = {project_id for project_id, _p in projects}
+    valid = {project_id for project_id, *_rest in projects}
     counted = sum(online.choices.get(project_id, 0) for project_id in valid)
     table_votes = {project_id: tables.votes[commune_id, project_id] for project_id in valid}
     result = CommuneResult(
@@ -399,18 +423,26 @@ def _commune_result(
             votes=online.choices.get(project_id, 0) + table_votes[project_id],
             priority=priority,
             lot=sealing.lot_key(seed, project_id),
+            cost=cost,
         )
-        for project_id, priority in projects
+        for project_id, priority, cost in projects
     ]
+    ranked = rank(candidates, tie_break=consultation.tie_break)
     # No winner while a sheet of the commune is undecided: it is shown as pending.
     decided = not result.void_reason and not result.pending_sheets
-    winners_left = consultation.winners_per_commune if decided else 0
+    won = (
+        winners_of(
+            [candidate for candidate, _broken in ranked],
+            rule=consultation.counting_rule,
+            seats=consultation.winners_per_commune,
+            budget=consultation.commune_budget(),
+        )
+        if decided
+        else set()
+    )
     project_results = []
-    for position, (candidate, tie_broken) in enumerate(
-        rank(candidates, tie_break=consultation.tie_break), start=1
-    ):
-        wins = winners_left > 0 and candidate.votes > 0
-        winners_left -= wins
+    for position, (candidate, tie_broken) in enumerate(ranked, start=1):
+        wins = candidate.project_id in won
         project_results.append(
             ProjectResult(
                 project_id=candidate.project_id,
@@ -440,7 +472,7 @@ def _store_results(consultation, opened: OpenedUrn, known: KnownTotals, *, now, 
             unopened=opened.unopened[commune_id],
             choices={
                 project_id: opened.choices[commune_id, project_id]
-                for project_id, _p in on_ballot.get(commune_id, [])
+                for project_id, *_rest in on_ballot.get(commune_id, [])
             },
         )
         result, rows, problem = _commune_result(

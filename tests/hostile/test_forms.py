@@ -158,6 +158,8 @@ def test_the_cycle_admins_forms_refuse_hostile_input(world):  # noqa: F811
             "funder_rank_1": "national",
             "amount_usd": "10000",
             "tie_break": draft.tie_break,
+            "counting_rule": draft.counting_rule,
+            "commune_budget_usd": "",
             "channels": draft.channels,
             "voting_hours_start": "07:00",
             "voting_hours_end": "18:00",
