@@ -110,6 +110,16 @@ class Consultation(models.Model):
             "times the winners per commune."
         ),
     )
+    # Awards by participation, computed by the count from the published figures.
+    award_state_most_voters = models.BooleanField(
+        _("award: the commune with most voters in each state gets every approved project"),
+        default=False,
+    )
+    award_youth_communes = models.PositiveSmallIntegerField(
+        _("award: communes with most voters aged 15 to 35 that get one more project"),
+        default=0,
+        help_text=_("0: no such award."),
+    )
     channels = models.CharField(
         _("voting channels"), max_length=16, choices=Channels.choices, default=Channels.BOTH
     )

@@ -37,6 +37,8 @@ RULE_FIELDS = [
     "tie_break",
     "counting_rule",
     "commune_budget_usd",
+    "award_state_most_voters",
+    "award_youth_communes",
     "channels",
     "voting_hours_start",
     "voting_hours_end",

@@ -201,12 +201,22 @@ def allocations_for_round(*, consultation_id: int, now=None) -> int:
     rule = consultation.funder_by_rank
     created, rank, commune_id = 0, 0, None
     for result in winners.order_by("commune_id", "rank"):
-        # The winner's place among its commune's winners names its funder.
-        rank = rank + 1 if result.commune_id == commune_id else 1
-        commune_id = result.commune_id
+        # The winner's place among its commune's winners by the counting rule names its funder;
+        # a project won by an award by participation is funded by the national fund.
+        if result.commune_id != commune_id:
+            rank, commune_id = 0, result.commune_id
+        rank += not result.award
         if result.project_id in already:
             continue
-        kind = rule[rank - 1] if rank <= len(rule) else FundingSource.Kind.NATIONAL
+        if result.award:
+            kind = FundingSource.Kind.NATIONAL
+            reason = _("%(award)s, %(round)s") % {
+                "award": result.get_award_display(),
+                "round": consultation.name,
+            }
+        else:
+            kind = rule[rank - 1] if rank <= len(rule) else FundingSource.Kind.NATIONAL
+            reason = _("Rank %(rank)d of %(round)s") % {"rank": rank, "round": consultation.name}
         source = source_for(kind, result.project)
         with transaction.atomic():
             try:
@@ -227,7 +237,7 @@ def allocations_for_round(*, consultation_id: int, now=None) -> int:
                 amount_usd=allocation.amount_usd,
                 allocation=allocation,
                 at=now,
-                reason=_("Rank %(rank)d of %(round)s") % {"rank": rank, "round": consultation.name},
+                reason=reason,
             )
             audit.record(
                 actor=None,

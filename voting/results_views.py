@@ -83,6 +83,7 @@ def results_round(request, pk):
         "categories": categories,
         "turnout_map": _turnout_map(consultation, states),
         "states_all": states,
+        "awards": selectors.results_awards(consultation=consultation),
         "winners_chart": winners_chart,
         "category_codes": Project.Category.choices,
         "project_fields": selectors.PROJECT_FIELDS,

@@ -177,6 +177,7 @@ def _winners(consultation: Consultation, **territory) -> list[dict]:
             "votes",
             "rank",
             "tie_broken",
+            "award",
             commune_code=F("commune__code"),
             commune_name=F("commune__name"),
             title=F("project__title"),
@@ -184,6 +185,32 @@ def _winners(consultation: Consultation, **territory) -> list[dict]:
         )
         .order_by("commune__name", "commune__code", "rank")
     )
+
+
+def results_awards(*, consultation: Consultation) -> list[dict]:
+    """The communes given an award by participation, by state then name (one query, cached)."""
+
+    def build():
+        return [
+            _with_turnout(dict(row))
+            for row in CommuneResult.objects.filter(consultation=consultation)
+            .filter(Q(state_award=True) | Q(youth_award=True))
+            .values(
+                "eligible",
+                "voters_15_35",
+                "state_award",
+                "youth_award",
+                voters=VOTERS,
+                code=F("commune__code"),
+                name=F("commune__name"),
+                state_name=F(f"{STATE}__name"),
+            )
+            .order_by(f"{STATE}__name", "commune__name", "commune__code")
+        ]
+
+    if not (consultation.award_state_most_voters or consultation.award_youth_communes):
+        return []
+    return _cached(consultation, "awards", build)
 
 
 def results_state(*, consultation: Consultation, code: str) -> dict:
@@ -283,6 +310,12 @@ def results_commune(*, consultation: Consultation, code: str) -> dict:
                 "pending_sheets",
                 "votes",
                 "void_reason",
+                "voters_under_15",
+                "voters_15_35",
+                "voters_36_59",
+                "voters_60_plus",
+                "state_award",
+                "youth_award",
             )
             .first()
         )
@@ -299,6 +332,7 @@ def results_commune(*, consultation: Consultation, code: str) -> dict:
                 "priority",
                 "lot",
                 "tie_broken",
+                "award",
                 "project_id",
                 title=F("project__title"),
                 category=F("project__category"),
@@ -456,6 +490,7 @@ PLACE_FIELDS = {
     "commune_code": "commune__code",
     "commune": "commune__name",
 }
+AGE_FIELDS = ["voters_under_15", "voters_15_35", "voters_36_59", "voters_60_plus"]
 PROJECT_FIELDS = [
     "round_id",
     "round",
@@ -471,6 +506,7 @@ PROJECT_FIELDS = [
     "tie_broken",
     "priority",
     "lot",
+    "award",
 ]
 COMMUNE_FIELDS = [
     "round_id",
@@ -489,6 +525,9 @@ COMMUNE_FIELDS = [
     "votes",
     "turnout",
     "void_reason",
+    *AGE_FIELDS,
+    "state_award",
+    "youth_award",
 ]
 TABLE_FIELDS = [
     "round_id",
@@ -550,6 +589,9 @@ def commune_rows(*, consultation: Consultation) -> Iterator[dict]:
         "pending_sheets",
         "votes",
         "void_reason",
+        *AGE_FIELDS,
+        "state_award",
+        "youth_award",
     ]
     columns = {**PLACE_FIELDS, **{name: name for name in totals}}
     for row in _streamed(results, columns):

@@ -160,6 +160,7 @@ def test_the_cycle_admins_forms_refuse_hostile_input(world):  # noqa: F811
             "tie_break": draft.tie_break,
             "counting_rule": draft.counting_rule,
             "commune_budget_usd": "",
+            "award_youth_communes": "0",
             "channels": draft.channels,
             "voting_hours_start": "07:00",
             "voting_hours_end": "18:00",
