@@ -201,4 +201,3 @@ def test_the_results_pages_state_the_awards(client, awarded, commune_a):
     ).content.decode()
     assert 'id="state-award"' in commune_page
     assert "1 de 15 a 35 años" in commune_page
-
