@@ -460,7 +460,8 @@ def _commune_result(
             votes=online.choices.get(project_id, 0) + table_votes[project_id],
             priority=priority,
             lot=sealing.lot_key(seed, project_id),
-            cost=cost,
+            # A project without an estimated cost counts as the most a project may cost.
+            cost=cost if cost is not None else consultation.amount_usd,
         )
         for project_id, priority, cost in projects
     ]

@@ -692,3 +692,56 @@ def consultation_in_voting(pk: int) -> Consultation | None:
 
 def forget_rounds_in_voting() -> None:
     _ROUNDS_IN_VOTING.clear()
+
+
+def pabulib_communes(*, consultation: Consultation, code: str | None = None):
+    """(commune, its projects) for each commune on the round's vote, by registry code, for the
+    pabulib files (two queries, streamed). A project without an estimated cost is given the
+    round's amount per winner, the most a project may cost, as the count does."""
+    communes = CommuneResult.objects.filter(consultation=consultation)
+    projects = ProjectResult.objects.filter(consultation=consultation)
+    if code is not None:
+        communes = communes.filter(commune__code=code)
+        projects = projects.filter(commune__code=code)
+    communes = (
+        communes.order_by("commune__code")
+        .values(
+            "eligible",
+            "blank",
+            "null",
+            "void_reason",
+            "pending_sheets",
+            "voters_15_35",
+            "state_award",
+            "youth_award",
+            voters=VOTERS,
+            code=F("commune__code"),
+            name=F("commune__name"),
+            state=F(f"{STATE}__name"),
+        )
+        .iterator(chunk_size=2000)
+    )
+    projects = (
+        projects.order_by("commune__code", "project_id")
+        .values(
+            "project_id",
+            "votes",
+            "is_winner",
+            "lot",
+            "priority",
+            "award",
+            commune_code=F("commune__code"),
+            title=F("project__title"),
+            category=F("project__category"),
+            estimated_cost=F("project__estimated_cost_usd"),
+        )
+        .iterator(chunk_size=2000)
+    )
+    pending = next(projects, None)
+    for commune in communes:
+        own = []
+        while pending is not None and pending["commune_code"] == commune["code"]:
+            cost = pending.pop("estimated_cost")
+            own.append({**pending, "cost": cost if cost is not None else consultation.amount_usd})
+            pending = next(projects, None)
+        yield commune, own
