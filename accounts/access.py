@@ -124,6 +124,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "voting:results-communes-json": EVERYONE,
     "voting:results-tables-csv": EVERYONE,
     "voting:results-tables-json": EVERYONE,
+    "voting:results-pabulib-commune": EVERYONE,
+    "voting:results-pabulib-zip": EVERYONE,
     # The public money trail (issue 8): rounds, funders, projects and their open data.
     "funding:money-list": EVERYONE,
     "funding:money-round": EVERYONE,

@@ -27,6 +27,13 @@ class Consultation(models.Model):
         PRIORITY_THEN_LOT = "priority_then_lot", _("The assembly's priority order, then a lot")
         LOT = "lot", _("A lot drawn from the published seed")
 
+    class CountingRule(models.TextChoices):
+        TOP_N = "top_n", _("The most-voted projects of each commune, as many as its winners")
+        GREEDY_BUDGET = (
+            "greedy_budget",
+            _("Most votes first within the commune's budget, skipping what no longer fits"),
+        )
+
     class Channels(models.TextChoices):
         BOTH = "both", _("Online and in person")
         ONLINE = "online", _("Online only")
@@ -85,6 +92,33 @@ class Consultation(models.Model):
         max_length=24,
         choices=TieBreak.choices,
         default=TieBreak.PRIORITY_THEN_LOT,
+    )
+    counting_rule = models.CharField(
+        _("counting rule"),
+        max_length=16,
+        choices=CountingRule.choices,
+        default=CountingRule.TOP_N,
+    )
+    commune_budget_usd = models.DecimalField(
+        _("budget per commune (USD)"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_(
+            "For the rule within the commune's budget; empty: the amount per winning project "
+            "times the winners per commune."
+        ),
+    )
+    # Awards by participation, computed by the count from the published figures.
+    award_state_most_voters = models.BooleanField(
+        _("award: the commune with most voters in each state gets every approved project"),
+        default=False,
+    )
+    award_youth_communes = models.PositiveSmallIntegerField(
+        _("award: communes with most voters aged 15 to 35 that get one more project"),
+        default=0,
+        help_text=_("0: no such award."),
     )
     channels = models.CharField(
         _("voting channels"), max_length=16, choices=Channels.choices, default=Channels.BOTH
@@ -147,6 +181,10 @@ class Consultation(models.Model):
                 condition=Q(amount_usd__gt=0), name="consultation_amount_positive"
             ),
             models.CheckConstraint(
+                condition=Q(commune_budget_usd__isnull=True) | Q(commune_budget_usd__gt=0),
+                name="consultation_commune_budget_positive",
+            ),
+            models.CheckConstraint(
                 condition=Q(key_shares_needed=0, key_shares_total=0)
                 | Q(
                     key_shares_needed__gte=2,
@@ -200,6 +238,12 @@ class Consultation(models.Model):
 
     def __str__(self):
         return self.name
+
+    def commune_budget(self) -> Decimal:
+        """What the rule "within the commune's budget" may spend in each commune."""
+        if self.commune_budget_usd is not None:
+            return self.commune_budget_usd
+        return self.amount_usd * self.winners_per_commune
 
     def funder_labels(self) -> list[str]:
         return [str(Consultation.Funder(funder).label) for funder in self.funder_by_rank or []]

@@ -174,6 +174,15 @@ def source_for(kind: str, project: Project) -> FundingSource:
     return source
 
 
+def _allocated_amount(consultation: Consultation, project: Project) -> Decimal:
+    """A winner's allocation: the round's amount, or, under the rule "within the commune's
+    budget" (which chose it by its cost), the project's cost."""
+    greedy = consultation.counting_rule == Consultation.CountingRule.GREEDY_BUDGET
+    if greedy and project.estimated_cost_usd is not None:
+        return project.estimated_cost_usd
+    return consultation.amount_usd
+
+
 def allocations_for_round(*, consultation_id: int, now=None) -> int:
     """Give each winning project of a published round its allocation, from the funder the
     round's rule names for its rank. Safe to run again: it creates only what is missing."""
@@ -192,12 +201,22 @@ def allocations_for_round(*, consultation_id: int, now=None) -> int:
     rule = consultation.funder_by_rank
     created, rank, commune_id = 0, 0, None
     for result in winners.order_by("commune_id", "rank"):
-        # The winner's place among its commune's winners names its funder.
-        rank = rank + 1 if result.commune_id == commune_id else 1
-        commune_id = result.commune_id
+        # The winner's place among its commune's winners by the counting rule names its funder;
+        # a project won by an award by participation is funded by the national fund.
+        if result.commune_id != commune_id:
+            rank, commune_id = 0, result.commune_id
+        rank += not result.award
         if result.project_id in already:
             continue
-        kind = rule[rank - 1] if rank <= len(rule) else FundingSource.Kind.NATIONAL
+        if result.award:
+            kind = FundingSource.Kind.NATIONAL
+            reason = _("%(award)s, %(round)s") % {
+                "award": result.get_award_display(),
+                "round": consultation.name,
+            }
+        else:
+            kind = rule[rank - 1] if rank <= len(rule) else FundingSource.Kind.NATIONAL
+            reason = _("Rank %(rank)d of %(round)s") % {"rank": rank, "round": consultation.name}
         source = source_for(kind, result.project)
         with transaction.atomic():
             try:
@@ -206,7 +225,7 @@ def allocations_for_round(*, consultation_id: int, now=None) -> int:
                         project=result.project,
                         source=source,
                         kind=Allocation.Kind.ALLOCATION,
-                        amount_usd=consultation.amount_usd,
+                        amount_usd=_allocated_amount(consultation, result.project),
                         created_at=now,
                     )
             except IntegrityError:
@@ -218,7 +237,7 @@ def allocations_for_round(*, consultation_id: int, now=None) -> int:
                 amount_usd=allocation.amount_usd,
                 allocation=allocation,
                 at=now,
-                reason=_("Rank %(rank)d of %(round)s") % {"rank": rank, "round": consultation.name},
+                reason=reason,
             )
             audit.record(
                 actor=None,

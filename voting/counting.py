@@ -12,18 +12,20 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count as Tally
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.conninfo import make_conninfo
 
 import audit
 from consultations.models import Consultation, Project
-from consultations.services import participating_communes, residents_of_age
+from consultations.services import participating_communes, residents_of_age, years_before
 
 from . import urn as sealing
 from .eligibility import voting_day
@@ -143,6 +145,7 @@ class Candidate:
     votes: int
     priority: int | None
     lot: str
+    cost: Decimal | None = None
 
 
 def rank(candidates: list[Candidate], *, tie_break: str) -> list[tuple[Candidate, bool]]:
@@ -159,6 +162,27 @@ def rank(candidates: list[Candidate], *, tie_break: str) -> list[tuple[Candidate
     ordered = sorted(candidates, key=key)
     votes = Counter(c.votes for c in ordered)
     return [(c, votes[c.votes] > 1) for c in ordered]
+
+
+def winners_of(ranked: list[Candidate], *, rule: str, seats: int, budget: Decimal) -> set[int]:
+    """The winning projects of a commune's ranking (most votes first) under the round's rule.
+
+    "Top N": the first ``seats`` projects with votes. "Within the commune's budget": walking the
+    ranking, every project with votes whose cost still fits what is left of ``budget`` wins, and
+    one that no longer fits (or has no cost) is skipped for the next. A project nobody voted for
+    never wins."""
+    won: set[int] = set()
+    if rule == Consultation.CountingRule.GREEDY_BUDGET:
+        left = budget
+        for candidate in ranked:
+            if candidate.votes > 0 and candidate.cost is not None and candidate.cost <= left:
+                won.add(candidate.project_id)
+                left -= candidate.cost
+        return won
+    for candidate in ranked[:seats]:
+        if candidate.votes > 0:
+            won.add(candidate.project_id)
+    return won
 
 
 def eligible_by_commune(consultation: Consultation) -> dict[int, int]:
@@ -305,17 +329,46 @@ def table_totals(consultation, commune_id: int | None = None) -> TableTotals:
     return totals
 
 
+# The age bands the count publishes per commune: (field, youngest age, oldest age or None).
+AGE_BANDS = [
+    ("voters_under_15", 0, 14),
+    ("voters_15_35", 15, 35),
+    ("voters_36_59", 36, 59),
+    ("voters_60_plus", 60, None),
+]
+
+
+def voters_by_age(consultation, commune_id: int | None = None) -> dict[int, dict[str, int]]:
+    """Everyone in the round's voting book (online and at tables) counted per commune and age
+    band on voting day, from the census's birth dates (one query). Only these totals leave the
+    query: never who voted at which age."""
+    day = voting_day(consultation)
+    bands = {}
+    for field, youngest, oldest in AGE_BANDS:
+        born = Q(resident__birth_date__lte=years_before(day, youngest))
+        if oldest is not None:
+            born &= Q(resident__birth_date__gt=years_before(day, oldest + 1))
+        bands[field] = Tally("pk", filter=born)
+    entries = VotingBookEntry.objects.filter(consultation=consultation)
+    if commune_id is not None:
+        entries = entries.filter(commune_id=commune_id)
+    rows = entries.values("commune_id").annotate(**bands).order_by()
+    return {row.pop("commune_id"): row for row in rows}
+
+
 @dataclass
 class KnownTotals:
     """What the count needs besides the urn: read while the urn is being opened."""
 
     book: dict[int, int]  # commune id → online voting-book entries
     eligible: dict[int, int]  # commune id → residents of age
-    on_ballot: dict[int, list[tuple[int, int | None]]]  # commune id → (project, priority)
+    # commune id → (project, priority, cost)
+    on_ballot: dict[int, list[tuple[int, int | None, Decimal | None]]]
     tables: TableTotals
+    ages: dict[int, dict[str, int]]  # commune id → voters per age band
 
 
-def _on_ballot(consultation, commune_id=None) -> dict[int, list[tuple[int, int | None]]]:
+def _on_ballot(consultation, commune_id=None) -> dict[int, list[tuple]]:
     projects = Project.objects.filter(
         consultation=consultation,
         status=Project.Status.APPROVED,
@@ -323,11 +376,11 @@ def _on_ballot(consultation, commune_id=None) -> dict[int, list[tuple[int, int |
     )
     if commune_id is not None:
         projects = projects.filter(commune_id=commune_id)
-    on_ballot: dict[int, list[tuple[int, int | None]]] = {}
-    for project_id, commune, priority in projects.values_list(
-        "pk", "commune_id", "problem__priority"
+    on_ballot: dict[int, list[tuple]] = {}
+    for project_id, commune, priority, cost in projects.values_list(
+        "pk", "commune_id", "problem__priority", "estimated_cost_usd"
     ):
-        on_ballot.setdefault(commune, []).append((project_id, priority))
+        on_ballot.setdefault(commune, []).append((project_id, priority, cost))
     return on_ballot
 
 
@@ -345,6 +398,7 @@ def _known_totals(consultation) -> KnownTotals:
         eligible_by_commune(consultation),
         _on_ballot(consultation),
         table_totals(consultation),
+        voters_by_age(consultation),
     )
 
 
@@ -359,10 +413,16 @@ class OnlinePart:
 
 
 def _commune_result(
-    consultation, commune_id, projects, online: OnlinePart, eligible: int, tables: TableTotals
+    consultation,
+    commune_id,
+    projects,
+    online: OnlinePart,
+    eligible: int,
+    tables: TableTotals,
+    ages: dict[str, int],
 ):
     """(commune result, its projects' results ranked, a problem or "") for one commune."""
-    valid = {project_id for project_id, _p in projects}
+    valid = {project_id for project_id, *_rest in projects}
     counted = sum(online.choices.get(project_id, 0) for project_id in valid)
     table_votes = {project_id: tables.votes[commune_id, project_id] for project_id in valid}
     result = CommuneResult(
@@ -378,6 +438,7 @@ def _commune_result(
         null=tables.null[commune_id],
         pending_sheets=tables.pending[commune_id],
         votes=counted + sum(table_votes.values()),
+        **{field: ages.get(field, 0) for field, *_band in AGE_BANDS},
     )
     problem = ""
     if not result.totals_agree:
@@ -399,18 +460,27 @@ def _commune_result(
             votes=online.choices.get(project_id, 0) + table_votes[project_id],
             priority=priority,
             lot=sealing.lot_key(seed, project_id),
+            # A project without an estimated cost counts as the most a project may cost.
+            cost=cost if cost is not None else consultation.amount_usd,
         )
-        for project_id, priority in projects
+        for project_id, priority, cost in projects
     ]
+    ranked = rank(candidates, tie_break=consultation.tie_break)
     # No winner while a sheet of the commune is undecided: it is shown as pending.
     decided = not result.void_reason and not result.pending_sheets
-    winners_left = consultation.winners_per_commune if decided else 0
+    won = (
+        winners_of(
+            [candidate for candidate, _broken in ranked],
+            rule=consultation.counting_rule,
+            seats=consultation.winners_per_commune,
+            budget=consultation.commune_budget(),
+        )
+        if decided
+        else set()
+    )
     project_results = []
-    for position, (candidate, tie_broken) in enumerate(
-        rank(candidates, tie_break=consultation.tie_break), start=1
-    ):
-        wins = winners_left > 0 and candidate.votes > 0
-        winners_left -= wins
+    for position, (candidate, tie_broken) in enumerate(ranked, start=1):
+        wins = candidate.project_id in won
         project_results.append(
             ProjectResult(
                 project_id=candidate.project_id,
@@ -440,7 +510,7 @@ def _store_results(consultation, opened: OpenedUrn, known: KnownTotals, *, now, 
             unopened=opened.unopened[commune_id],
             choices={
                 project_id: opened.choices[commune_id, project_id]
-                for project_id, _p in on_ballot.get(commune_id, [])
+                for project_id, *_rest in on_ballot.get(commune_id, [])
             },
         )
         result, rows, problem = _commune_result(
@@ -450,6 +520,7 @@ def _store_results(consultation, opened: OpenedUrn, known: KnownTotals, *, now, 
             online,
             eligible.get(commune_id, 0),
             tables,
+            known.ages.get(commune_id, {}),
         )
         commune_results.append(result)
         project_results.extend(rows)
@@ -460,6 +531,7 @@ def _store_results(consultation, opened: OpenedUrn, known: KnownTotals, *, now, 
     CommuneResult.objects.filter(consultation=consultation).delete()
     CommuneResult.objects.bulk_create(commune_results, batch_size=2000)
     ProjectResult.objects.bulk_create(project_results, batch_size=2000)
+    awards_apply(consultation)
     if connection.vendor == "postgresql":
         # Fresh statistics: the results pages and exports read these tables straight away, and
         # with the planner's stale estimates the national export took 4 s instead of 0.5 s.
@@ -483,6 +555,93 @@ def _store_results(consultation, opened: OpenedUrn, known: KnownTotals, *, now, 
         after={"status": count.status, "ballots": ballots, "problems": len(problems)},
     )
     return count
+
+
+def commune_lot(seed: str, commune_code: str) -> str:
+    """The lot that breaks a tie between communes for an award: SHA-256 of
+    "<seed>:commune:<registry code>" in hex, lowest first."""
+    return sealing.lot_key(seed, f"commune:{commune_code}")
+
+
+def award_winners(communes: list[dict], *, seed: str, state: bool, youth: int):
+    """Who gets the round's awards by participation, from published figures only.
+
+    ``communes``: one dict per commune whose result stands (no void reason), with ``code``,
+    ``state`` (its state's code), ``voters`` and ``voters_15_35``. Returns (the codes of the
+    commune with most voters in each state, the codes of the ``youth`` communes with most voters
+    aged 15 to 35); a tie is broken by the communes' lots, and nobody wins with no voters."""
+
+    def lot(commune):
+        return commune_lot(seed, commune["code"])
+
+    best_of_state: dict[str, dict] = {}
+    if state:
+        for commune in communes:
+            if commune["voters"] <= 0:
+                continue
+            best = best_of_state.get(commune["state"])
+            if best is None or (-commune["voters"], lot(commune)) < (-best["voters"], lot(best)):
+                best_of_state[commune["state"]] = commune
+    young = sorted(
+        (commune for commune in communes if commune["voters_15_35"] > 0),
+        key=lambda commune: (-commune["voters_15_35"], lot(commune)),
+    )[:youth]
+    return {c["code"] for c in best_of_state.values()}, [c["code"] for c in young]
+
+
+STATE_CODE = "commune__parish__municipality__state__code"
+
+
+def awards_apply(consultation) -> None:
+    """Mark the awards by participation on a counted round's results, anew (safe to rerun).
+
+    The commune with most voters in each state: every project of its ballot wins. Each of the
+    N communes with most voters aged 15 to 35: its best-placed project that had not won, wins (once
+    its tally sheets are all decided, as its ranking may change until then). An awarded project
+    is a winner like any other, allocated by the funding job; its ``award`` says why."""
+    ProjectResult.objects.filter(consultation=consultation).exclude(award="").update(
+        is_winner=False, award=""
+    )
+    CommuneResult.objects.filter(consultation=consultation).filter(
+        Q(state_award=True) | Q(youth_award=True)
+    ).update(state_award=False, youth_award=False)
+    if not consultation.award_state_most_voters and not consultation.award_youth_communes:
+        return
+    communes = list(
+        CommuneResult.objects.filter(consultation=consultation, void_reason="").values(
+            "commune_id",
+            "pending_sheets",
+            "voters_15_35",
+            code=F("commune__code"),
+            state=F(STATE_CODE),
+            voters=F("voting_book") + F("table_marks"),
+        )
+    )
+    by_state, young = award_winners(
+        communes,
+        seed=consultation.urn.lot_seed,
+        state=consultation.award_state_most_voters,
+        youth=consultation.award_youth_communes,
+    )
+    ids = {commune["code"]: commune["commune_id"] for commune in communes}
+    results = CommuneResult.objects.filter(consultation=consultation)
+    results.filter(commune_id__in=[ids[code] for code in by_state]).update(state_award=True)
+    results.filter(commune_id__in=[ids[code] for code in young]).update(youth_award=True)
+    projects = ProjectResult.objects.filter(consultation=consultation, is_winner=False)
+    projects.filter(commune_id__in=[ids[code] for code in by_state]).update(
+        is_winner=True, award=ProjectResult.Award.STATE
+    )
+    decided = {c["code"] for c in communes if not c["pending_sheets"]}
+    firsts: dict[int, int] = {}  # commune id → its best-placed project that had not won
+    for pk, commune_id in (
+        projects.filter(commune_id__in=[ids[code] for code in young if code in decided])
+        .order_by("commune_id", "rank")
+        .values_list("pk", "commune_id")
+    ):
+        firsts.setdefault(commune_id, pk)
+    ProjectResult.objects.filter(pk__in=list(firsts.values())).update(
+        is_winner=True, award=ProjectResult.Award.YOUTH
+    )
 
 
 def commune_recount(*, consultation_id: int, commune_id: int, now=None) -> CommuneResult | None:
@@ -533,11 +692,15 @@ def commune_recount(*, consultation_id: int, commune_id: int, now=None) -> Commu
             online,
             eligible,
             table_totals(consultation, commune_id),
+            voters_by_age(consultation, commune_id).get(commune_id, {}),
         )
         ProjectResult.objects.filter(consultation=consultation, commune_id=commune_id).delete()
         CommuneResult.objects.filter(consultation=consultation, commune_id=commune_id).delete()
         result.save()
         ProjectResult.objects.bulk_create(rows)
+        # The awards rest on figures a recount does not change (who voted, and their ages),
+        # but a youth award's project follows the commune's ranking, which it may change.
+        awards_apply(consultation)
         count.revision += 1
         count.save(update_fields=["revision"])
         audit.record(

@@ -219,6 +219,14 @@ class CommuneResult(models.Model):
     votes = models.PositiveIntegerField(_("votes"))
     # Set when the round's minimum turnout was not reached: the commune then has no winner.
     void_reason = models.CharField(_("why there is no winner"), max_length=200, blank=True)
+    # Everyone in the book by age on voting day, counted per commune (never per person).
+    voters_under_15 = models.PositiveIntegerField(_("voters under 15"), default=0)
+    voters_15_35 = models.PositiveIntegerField(_("voters aged 15 to 35"), default=0)
+    voters_36_59 = models.PositiveIntegerField(_("voters aged 36 to 59"), default=0)
+    voters_60_plus = models.PositiveIntegerField(_("voters aged 60 or more"), default=0)
+    # Awards by participation (the round's rules): set by the count.
+    state_award = models.BooleanField(_("most voters of its state"), default=False)
+    youth_award = models.BooleanField(_("among the communes with most young voters"), default=False)
 
     class Meta:
         ordering = ["commune__name"]
@@ -250,6 +258,10 @@ class CommuneResult(models.Model):
 class ProjectResult(models.Model):
     """A project's votes in a round, its rank in its commune, and whether it won."""
 
+    class Award(models.TextChoices):
+        STATE = "state", _("Commune with most voters in its state")
+        YOUTH = "youth", _("Commune among those with most voters aged 15 to 35")
+
     project = models.OneToOneField(
         "consultations.Project",
         on_delete=models.PROTECT,
@@ -274,6 +286,8 @@ class ProjectResult(models.Model):
     priority = models.PositiveSmallIntegerField(_("assembly priority"), null=True, blank=True)
     lot = models.CharField(_("lot key"), max_length=64)
     tie_broken = models.BooleanField(_("placed by the tie-break"), default=False)
+    # Won by an award by participation rather than by the counting rule.
+    award = models.CharField(_("award"), max_length=8, choices=Award.choices, blank=True)
 
     class Meta:
         ordering = ["commune", "rank"]
@@ -287,9 +301,14 @@ class ProjectResult(models.Model):
                 condition=Q(votes=models.F("online_votes") + models.F("table_votes")),
                 name="project_result_votes_online_and_tables",
             ),
+            # A project nobody voted for wins only by an award by participation.
             models.CheckConstraint(
-                condition=Q(is_winner=False) | Q(votes__gt=0),
+                condition=Q(is_winner=False) | Q(votes__gt=0) | ~Q(award=""),
                 name="project_result_winner_has_votes",
+            ),
+            models.CheckConstraint(
+                condition=Q(award="") | Q(is_winner=True),
+                name="project_result_award_wins",
             ),
         ]
         indexes = [models.Index(fields=["consultation", "is_winner"])]

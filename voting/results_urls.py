@@ -39,6 +39,12 @@ urlpatterns = [
         name="results-communes-json",
     ),
     path(
+        "<int:pk>/pabulib/<str:code>.pb",
+        views.results_pabulib_commune,
+        name="results-pabulib-commune",
+    ),
+    path("<int:pk>/pabulib.zip", views.results_pabulib_zip, name="results-pabulib-zip"),
+    path(
         "<int:pk>/mesas.csv",
         views.results_tables_download,
         {"kind": "csv"},

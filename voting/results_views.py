@@ -7,7 +7,7 @@ request from them, in the reader's language.
 
 import hashlib
 
-from django.http import StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from consultations.models import Project
 
-from . import charts, selectors, tile_map
+from . import charts, pabulib, selectors, tile_map
 from .models import SheetEvent, TallySheet
 from .open_data import csv_lines, json_lines
 
@@ -83,6 +83,7 @@ def results_round(request, pk):
         "categories": categories,
         "turnout_map": _turnout_map(consultation, states),
         "states_all": states,
+        "awards": selectors.results_awards(consultation=consultation),
         "winners_chart": winners_chart,
         "category_codes": Project.Category.choices,
         "project_fields": selectors.PROJECT_FIELDS,
@@ -252,3 +253,44 @@ def results_tables_download(request, pk, kind):
         name="mesas",
         kind=kind,
     )
+
+
+def _etag(consultation, name: str) -> str:
+    version = selectors.results_version(consultation)
+    return (
+        '"' + hashlib.sha256(f"{consultation.pk}:{name}:{version}".encode()).hexdigest()[:32] + '"'
+    )
+
+
+def results_pabulib_commune(request, pk, code):
+    """One commune's results as a pabulib file (pabulib.org), for pabutools and the like."""
+    consultation = selectors.results_round_get(pk=pk)
+    etag = _etag(consultation, f"pabulib:{code}")
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        return not_modified
+    text = pabulib.commune_pb(consultation=consultation, code=code)
+    if text is None:
+        raise Http404
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    name = pabulib.file_name(consultation, code)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["ETag"] = etag
+    patch_cache_control(response, public=True, max_age=300)
+    return response
+
+
+def results_pabulib_zip(request, pk):
+    """Every commune's pabulib file of the round in one zip, streamed."""
+    consultation = selectors.results_round_get(pk=pk)
+    etag = _etag(consultation, "pabulib")
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        return not_modified
+    body = pabulib.round_zip(consultation, selectors.pabulib_communes(consultation=consultation))
+    response = StreamingHttpResponse(body, content_type="application/zip")
+    filename = f"resultados-{consultation.pk}-pabulib.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["ETag"] = etag
+    patch_cache_control(response, public=True, max_age=300)
+    return response

@@ -178,6 +178,7 @@ def _winners(consultation: Consultation, **territory) -> list[dict]:
             "votes",
             "rank",
             "tie_broken",
+            "award",
             commune_code=F("commune__code"),
             commune_name=F("commune__name"),
             title=F("project__title"),
@@ -185,6 +186,32 @@ def _winners(consultation: Consultation, **territory) -> list[dict]:
         )
         .order_by("commune__name", "commune__code", "rank")
     )
+
+
+def results_awards(*, consultation: Consultation) -> list[dict]:
+    """The communes given an award by participation, by state then name (one query, cached)."""
+
+    def build():
+        return [
+            _with_turnout(dict(row))
+            for row in CommuneResult.objects.filter(consultation=consultation)
+            .filter(Q(state_award=True) | Q(youth_award=True))
+            .values(
+                "eligible",
+                "voters_15_35",
+                "state_award",
+                "youth_award",
+                voters=VOTERS,
+                code=F("commune__code"),
+                name=F("commune__name"),
+                state_name=F(f"{STATE}__name"),
+            )
+            .order_by(f"{STATE}__name", "commune__name", "commune__code")
+        ]
+
+    if not (consultation.award_state_most_voters or consultation.award_youth_communes):
+        return []
+    return _cached(consultation, "awards", build)
 
 
 def results_state(*, consultation: Consultation, code: str) -> dict:
@@ -284,6 +311,12 @@ def results_commune(*, consultation: Consultation, code: str) -> dict:
                 "pending_sheets",
                 "votes",
                 "void_reason",
+                "voters_under_15",
+                "voters_15_35",
+                "voters_36_59",
+                "voters_60_plus",
+                "state_award",
+                "youth_award",
             )
             .first()
         )
@@ -300,6 +333,7 @@ def results_commune(*, consultation: Consultation, code: str) -> dict:
                 "priority",
                 "lot",
                 "tie_broken",
+                "award",
                 "project_id",
                 title=F("project__title"),
                 category=F("project__category"),
@@ -457,6 +491,7 @@ PLACE_FIELDS = {
     "commune_code": "commune__code",
     "commune": "commune__name",
 }
+AGE_FIELDS = ["voters_under_15", "voters_15_35", "voters_36_59", "voters_60_plus"]
 PROJECT_FIELDS = [
     "round_id",
     "round",
@@ -472,6 +507,7 @@ PROJECT_FIELDS = [
     "tie_broken",
     "priority",
     "lot",
+    "award",
 ]
 COMMUNE_FIELDS = [
     "round_id",
@@ -490,6 +526,9 @@ COMMUNE_FIELDS = [
     "votes",
     "turnout",
     "void_reason",
+    *AGE_FIELDS,
+    "state_award",
+    "youth_award",
 ]
 TABLE_FIELDS = [
     "round_id",
@@ -551,6 +590,9 @@ def commune_rows(*, consultation: Consultation) -> Iterator[dict]:
         "pending_sheets",
         "votes",
         "void_reason",
+        *AGE_FIELDS,
+        "state_award",
+        "youth_award",
     ]
     columns = {**PLACE_FIELDS, **{name: name for name in totals}}
     for row in _streamed(results, columns):
@@ -713,3 +755,56 @@ def consultation_in_voting(pk: int) -> Consultation | None:
 
 def forget_rounds_in_voting() -> None:
     _ROUNDS_IN_VOTING.clear()
+
+
+def pabulib_communes(*, consultation: Consultation, code: str | None = None):
+    """(commune, its projects) for each commune on the round's vote, by registry code, for the
+    pabulib files (two queries, streamed). A project without an estimated cost is given the
+    round's amount per winner, the most a project may cost, as the count does."""
+    communes = CommuneResult.objects.filter(consultation=consultation)
+    projects = ProjectResult.objects.filter(consultation=consultation)
+    if code is not None:
+        communes = communes.filter(commune__code=code)
+        projects = projects.filter(commune__code=code)
+    communes = (
+        communes.order_by("commune__code")
+        .values(
+            "eligible",
+            "blank",
+            "null",
+            "void_reason",
+            "pending_sheets",
+            "voters_15_35",
+            "state_award",
+            "youth_award",
+            voters=VOTERS,
+            code=F("commune__code"),
+            name=F("commune__name"),
+            state=F(f"{STATE}__name"),
+        )
+        .iterator(chunk_size=2000)
+    )
+    projects = (
+        projects.order_by("commune__code", "project_id")
+        .values(
+            "project_id",
+            "votes",
+            "is_winner",
+            "lot",
+            "priority",
+            "award",
+            commune_code=F("commune__code"),
+            title=F("project__title"),
+            category=F("project__category"),
+            estimated_cost=F("project__estimated_cost_usd"),
+        )
+        .iterator(chunk_size=2000)
+    )
+    pending = next(projects, None)
+    for commune in communes:
+        own = []
+        while pending is not None and pending["commune_code"] == commune["code"]:
+            cost = pending.pop("estimated_cost")
+            own.append({**pending, "cost": cost if cost is not None else consultation.amount_usd})
+            pending = next(projects, None)
+        yield commune, own

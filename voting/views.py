@@ -136,7 +136,6 @@ def urn_receipts(request, pk, code):
     return response
 
 
-
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def where_to_vote_page(request):

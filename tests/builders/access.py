@@ -421,8 +421,14 @@ def probes(world):
                 reverse(f"voting:results-{name}", args=[voting.pk]),
                 None,
             )
-            for name in ["tables-csv", "tables-json"]
+            for name in ["tables-csv", "tables-json", "pabulib-zip"]
         },
+        # The pabulib open data (issue 16).
+        "voting:results-pabulib-commune": (
+            "get",
+            reverse("voting:results-pabulib-commune", args=[voting.pk, commune_code]),
+            None,
+        ),
         **_money_trail_probes(world),
         "account_confirm_email": ("get", reverse("account_confirm_email", args=["x"]), None),
         "account_reset_password_from_key": (

@@ -29,6 +29,9 @@ def form_data(**overrides):
         "winners_per_commune": 1,
         "amount_usd": "10000",
         "tie_break": "priority_then_lot",
+        "counting_rule": "top_n",
+        "commune_budget_usd": "",
+        "award_youth_communes": "0",
         "channels": "both",
         "voting_hours_start": "07:00",
         "voting_hours_end": "18:00",
@@ -57,6 +60,34 @@ def test_the_admin_creates_next_quarters_round_edits_and_schedules_it(client, ad
     page = client.get(reverse("cycle:round-detail", args=[draft.pk])).content.decode()
     assert "Programada" in page and "La consulta pasará sola a «Asambleas»" in page
     assert adam.email in page  # the timeline says who scheduled it
+
+
+def test_the_admin_chooses_the_greedy_rule_and_the_communes_budget(client, adam):
+    draft = make_round()
+    client.force_login(adam)
+    response = client.post(
+        reverse("cycle:round-edit", args=[draft.pk]),
+        form_data(counting_rule="greedy_budget", commune_budget_usd="25000"),
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.counting_rule, str(draft.commune_budget_usd)) == ("greedy_budget", "25000.00")
+    page = client.get(reverse("cycle:round-detail", args=[draft.pk])).content.decode()
+    assert "presupuesto de la comuna" in page
+
+
+def test_the_admin_sets_the_awards_by_participation(client, adam):
+    draft = make_round()
+    client.force_login(adam)
+    response = client.post(
+        reverse("cycle:round-edit", args=[draft.pk]),
+        form_data(award_state_most_voters="on", award_youth_communes="10"),
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.award_state_most_voters, draft.award_youth_communes) == (True, 10)
+    page = client.get(reverse("cycle:round-detail", args=[draft.pk])).content.decode()
+    assert "Las 10 comunas con más votantes de 15 a 35 años" in page
 
 
 def test_editing_explains_problems_in_spanish_and_saves_nothing(client, adam):

@@ -222,6 +222,7 @@ def test_the_project_downloads_hold_every_project_exactly(client, published, com
             "tie_broken": tie,
             "priority": None,
             "lot": lots[project.pk],
+            "award": "",
         }
 
     expected = [

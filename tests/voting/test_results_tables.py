@@ -318,6 +318,13 @@ def test_turnout_everywhere_is_voters_online_and_at_tables_over_eligible(
         "votes": 6,
         "turnout": 80.0,
         "void_reason": "",
+        # Everyone in the book by age, marked at a table or online (all born in 1990 here).
+        "voters_under_15": 0,
+        "voters_15_35": 0,
+        "voters_36_59": 8,
+        "voters_60_plus": 0,
+        "state_award": False,
+        "youth_award": False,
     }
     (line, _b) = read_csv(voting_page(client, "results-communes-csv", consultation.pk))
     assert (line["voters"], line["table_marks"], line["pending_sheets"], line["turnout"]) == (
