@@ -142,12 +142,18 @@ def scratch_database(name: str = DB_NAME) -> str:
 
 
 def django_setup(key_dir: str) -> None:
-    """Django on the scratch database, its urns' private keys written under `key_dir`."""
+    """Django on the scratch database, its urns' private keys written under `key_dir`, and the
+    static files collected for the server (a fresh clone has none: with DEBUG off every page
+    would fail on the missing manifest)."""
     os.environ["URN_KEY_DIR"] = key_dir
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # The server runs from the repository's root: the same folder, wherever this was started.
+    os.environ["STATIC_ROOT"] = str(ROOT / os.environ.get("STATIC_ROOT", "var/static-test"))
     import django
+    from django.core.management import call_command
 
     django.setup()
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def voting_round(year: int, quarter: int, name: str, now):

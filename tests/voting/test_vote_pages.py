@@ -120,3 +120,55 @@ def test_a_process_that_saw_the_round_open_cannot_vote_after_it_closed(
     assert response.status_code == 403
     assert 'data-refusal="closed"' in response.content.decode()
     assert (VotingBookEntry.objects.count(), SealedBallot.objects.count()) == (0, 0)
+
+
+def test_a_receipt_page_that_breaks_after_the_vote_still_gives_the_receipt(
+    client, live_round, council_a, monkeypatch, caplog
+):
+    """The vote is recorded before its page is drawn: when the template layer fails (a broken
+    template, a static file missing from the manifest), the voter still gets the receipt, in
+    Spanish, and is told the vote is in; the log says where it broke, never the receipt."""
+    from django.template.backends.django import Template
+
+    client.force_login(make_voter(council_a, 40))
+    project = live_round.projects.get(title="Cancha")
+
+    def broken(self, context=None, request=None):
+        raise ValueError("Missing staticfiles manifest entry for 'css/site.css'")
+
+    monkeypatch.setattr(Template, "render", broken)
+    voted = client.post(
+        reverse("voting:vote-confirm", args=[live_round.pk]), {"project": project.pk}
+    )
+    assert voted.status_code == 200
+    receipt = receipt_in(voted)
+    assert SealedBallot.objects.filter(receipt=receipt.replace("-", "")).exists()
+    page = voted.content.decode()
+    assert "Tu voto quedó registrado" in page
+    assert "tu voto está en la urna" in page
+    assert voted["Cache-Control"].startswith("max-age=0")
+    assert "receipt page failed (ValueError)" in caplog.text
+    assert receipt not in caplog.text and receipt.replace("-", "") not in caplog.text
+
+
+def test_a_missing_static_manifest_after_the_vote_still_gives_the_receipt(
+    client, live_round, council_a, settings, tmp_path
+):
+    """The fresh-clone failure as it happened: no collected static files behind the manifest
+    storage, so every page that links a stylesheet fails; the vote's answer still carries the
+    receipt."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        },
+    }
+    settings.STATIC_ROOT = tmp_path / "never-collected"
+    client.force_login(make_voter(council_a, 41))
+    project = live_round.projects.get(title="Cancha")
+    voted = client.post(
+        reverse("voting:vote-confirm", args=[live_round.pk]), {"project": project.pk}
+    )
+    assert voted.status_code == 200
+    assert SealedBallot.objects.filter(receipt=receipt_in(voted).replace("-", "")).exists()
+    assert "tu voto está en la urna" in voted.content.decode()
