@@ -65,7 +65,7 @@ from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DB_NAME = "comunas_bench_votes"
+DB_NAME = "comunas_bench_votes"  # with the default DATABASE_URL (see scratch_name)
 TARGET = {"votes_per_s": 300, "p99_ms": 250}
 RECEIPT = re.compile(rb'data-receipt="([A-Z2-7-]+)"')
 # The production-like environment of the Makefile's TEST_ENV, for a run without make.
@@ -124,6 +124,14 @@ def server_connection(url: str):
         dbname="postgres",
         autocommit=True,
     )
+
+
+def scratch_name(suffix: str) -> str:
+    """A scratch database named after DATABASE_URL's (comunas → comunas_bench_votes), so runs
+    against different databases on one server never drop each other's."""
+    for variable, value in DEFAULT_ENV.items():
+        os.environ.setdefault(variable, value)
+    return f"{dj_database_url.parse(os.environ['DATABASE_URL'])['NAME']}_{suffix}"
 
 
 def scratch_database(name: str = DB_NAME) -> str:
@@ -707,7 +715,7 @@ FROM book;
             str(db["PORT"] or 5432),
             "-U",
             db["USER"],
-            DB_NAME,
+            db["NAME"],
         ],
         capture_output=True,
         text=True,
@@ -744,7 +752,7 @@ def database_check(url: str, consultation: int, receipts: list[str]) -> dict:
 
 def main() -> int:
     args = arguments()
-    url = scratch_database()
+    url = scratch_database(scratch_name("bench_votes"))
     key_dir = tempfile.mkdtemp(prefix="bench-votes-keys-")
     process = None
     try:
