@@ -369,3 +369,16 @@ LOGGING = {
 # Directory pages: how many communes one page lists, and the most a visitor may ask for.
 DIRECTORY_PAGE_SIZE = 20
 DIRECTORY_MAX_PAGE_SIZE = 100
+
+# --- Voting day at national scale (issue 15): sign-in cost, read replica, connection pooler ---
+# Passwords: Argon2id at OWASP's settings first (accounts/hashers.py); older hashes are still
+# checked with their own hasher and stored again with the first at the person's next sign-in.
+PASSWORD_HASHERS = [
+    "accounts.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+# Behind the load balancer the sign-in's rate limits (allauth) must count the visitor's address,
+# as the audit trail does, not the balancer's: otherwise one limit would cover everybody.
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_HOPS
