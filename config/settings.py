@@ -379,6 +379,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
 ]
+# The signed-in person is loaded by one fixed statement (accounts/backends.py); Django's own
+# backend stays listed so sessions signed in before keep working.
+AUTHENTICATION_BACKENDS = ["accounts.backends.ModelBackend", *AUTHENTICATION_BACKENDS]
 # Behind the load balancer the sign-in's rate limits (allauth) must count the visitor's address,
 # as the audit trail does, not the balancer's: otherwise one limit would cover everybody.
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_HOPS

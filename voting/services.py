@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 
 import psycopg
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import formats, timezone
@@ -251,13 +252,26 @@ def voter_check(*, consultation: Consultation, user, now=None, project_id: int |
     return Voter(resident_id=resident_id, commune_id=commune_id, commune_name=commune_name)
 
 
+BALLOT_CACHE_SECONDS = 300
+
+
 def ballot(*, consultation: Consultation, commune_id: int) -> list[Project]:
-    """The commune's approved projects, in a fresh random order each time (no first place)."""
-    projects = list(
-        Project.objects.filter(
-            consultation=consultation, commune_id=commune_id, status=Project.Status.APPROVED
-        ).only("pk", "title", "description", "category", "estimated_cost_usd", "place")
-    )
+    """The commune's approved projects, in a fresh random order each time (no first place).
+
+    While the round is in voting its ballots cannot change (a project is edited or decided only
+    before), so each is read from the database once and then from the cache: every voter opens
+    it twice (the ballot, the confirmation). The vote itself checks the live ballot."""
+    key = f"ballot:{consultation.pk}:{commune_id}"
+    voting = consultation.phase == Consultation.Phase.VOTING
+    projects = cache.get(key) if voting else None
+    if projects is None:
+        projects = list(
+            Project.objects.filter(
+                consultation=consultation, commune_id=commune_id, status=Project.Status.APPROVED
+            ).only("pk", "title", "description", "category", "estimated_cost_usd", "place")
+        )
+        if voting:
+            cache.set(key, projects, BALLOT_CACHE_SECONDS)
     random.SystemRandom().shuffle(projects)
     return projects
 

@@ -65,7 +65,9 @@ def _chosen(request, projects):
 @login_required
 def ballot(request, pk):
     """GET: the commune's ballot, shuffled. POST: the choice, shown back for confirmation."""
-    consultation = _consultation(pk)
+    # The round as the vote reads it (kept a few seconds: voter_check still refuses a closed
+    # round, and the vote's own statement checks the live phase).
+    consultation = _consultation(pk, voting=True)
     try:
         voter = services.voter_check(consultation=consultation, user=request.user)
     except ValidationError as error:
