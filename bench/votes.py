@@ -992,7 +992,8 @@ FROM book;
             binary,
             "-n",
             "-M",
-            "prepared",
+            # Behind a pooler in transaction mode nothing may be prepared on the server.
+            "simple" if os.environ.get("DATABASE_POOLING") else "prepared",
             "-c",
             "8",
             "-j",
@@ -1109,6 +1110,7 @@ def main() -> int:
             "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
             "errors": errors,
             "double_votes": double_votes,
+            "lost_votes": missing,  # acknowledged to a voter (a receipt), not in the urn
             "pgbench_tps": round(pgbench_tps, 1),
             "offered_voters_per_s": args.rate,
             "voters_arrived": run.next - steady_from,

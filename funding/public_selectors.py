@@ -18,6 +18,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from config.replica import public_read
 from consultations.models import Consultation, PhaseTransition, Project
 
 from . import services
@@ -61,6 +62,7 @@ def _published() -> QuerySet[Consultation]:
     )
 
 
+@public_read
 def money_rounds() -> list[dict]:
     """Published rounds with money promised, newest first, with their totals (two queries)."""
     promised = Allocation.objects.filter(project__consultation=OuterRef("pk"))
@@ -101,6 +103,7 @@ def _empty_money() -> dict:
     return {"promised": ZERO, "transferred": ZERO, "receipted": ZERO, "projects": 0}
 
 
+@public_read
 def money_round_get(*, pk: int) -> Consultation:
     """A published round with the moment it was published; 404 otherwise (one query)."""
     return get_object_or_404(_published(), pk=pk)
@@ -155,6 +158,7 @@ def _share(spent: Decimal, transferred: dict[int, Decimal]) -> dict[int, Decimal
     return shares
 
 
+@public_read
 def money_rows(*, consultation: Consultation, now=None) -> list[dict]:
     """One row per project of the round and funder that promised it money, by place and
     project: promised, transferred and receipted, and the days from the result to the
@@ -339,6 +343,7 @@ def _by_state(rows: list[dict]) -> list[dict]:
     return sorted(states.values(), key=lambda s: s["code"])
 
 
+@public_read
 def money_tracker(
     *, consultation: Consultation, now=None, state: str = "", source: int | None = None
 ) -> dict:
@@ -376,6 +381,7 @@ def money_tracker(
 # A project's page --------------------------------------------------------------------------
 
 
+@public_read
 def project_money(*, pk: int) -> dict:
     """Everything public about a funded project's money (a fixed number of queries); 404 for a
     project no funder has promised money to."""

@@ -348,6 +348,8 @@ def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed)
     # Prepared once per connection: planning this join took longer than running it (EXPLAIN
     # ANALYZE: ~1.9 ms against ~0.7 ms), and it is the busiest write of the day. Django's cursors
     # bind on the client and never prepare, so this statement gets a psycopg cursor of its own.
+    # Behind a pooler in transaction mode (DATABASE_POOLING) the connection's prepare_threshold
+    # is None and nothing is prepared: the next statement may reach another server connection.
     # Django's error wrapper: a dropped connection marks it unusable, so it is closed when the
     # request ends instead of failing every later request of this thread.
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
@@ -368,7 +370,7 @@ def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed)
                 "receipt": receipt,
                 "sealed": sealed,
             },
-            prepare=True,
+            prepare=connection.connection.prepare_threshold is not None,
         )
         return cursor.fetchone() is not None
 
