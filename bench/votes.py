@@ -615,7 +615,7 @@ class Run:
                 self.send(connection, voter, since or time.perf_counter()),
                 self.send(spare, voter, since or time.perf_counter()),
             )
-            if sorted(statuses) == [200, 409]:
+            if sorted(statuses, key=str) == [200, 409]:  # None: no answer
                 self.refusals += 1
             else:
                 self.error(f"race gave {sorted(statuses, key=str)}")
