@@ -1,3 +1,5 @@
+from functools import partial
+
 from . import permissions
 
 
@@ -6,11 +8,15 @@ def navigation(request):
     user = request.user
     if not user.is_authenticated:
         return {"can_manage_cycle": False, "can_validate": False}
+    # Callables: a template calls each only if it shows the link (the voter's pages show none).
     return {
-        "can_manage_cycle": permissions.can(user, "consultations.manage_cycle"),
-        "can_validate": permissions.can(user, "consultations.see_validation_queue"),
-        "can_review_sheets": permissions.can(user, "voting.review_tally_sheets"),
-        "runs_a_table": permissions.can(user, "voting.see_own_tables"),
-        "pays_disbursements": permissions.can(user, "funding.see_payments"),
-        "sees_signin_alarms": permissions.can(user, "accounts.see_signin_alarms"),
+        name: partial(permissions.can, user, rule)
+        for name, rule in (
+            ("can_manage_cycle", "consultations.manage_cycle"),
+            ("can_validate", "consultations.see_validation_queue"),
+            ("can_review_sheets", "voting.review_tally_sheets"),
+            ("runs_a_table", "voting.see_own_tables"),
+            ("pays_disbursements", "funding.see_payments"),
+            ("sees_signin_alarms", "accounts.see_signin_alarms"),
+        )
     }

@@ -62,7 +62,6 @@ from urllib.parse import urlsplit
 
 import votes  # bench/votes.py: the scratch database, sessions, gunicorn, the client, the CPU
 
-DB_NAME = "comunas_bench_day"
 TARGET = {"rate": 100.0, "p99_ms": 500, "kept_up": 0.95}
 # Kinds of request and their shares of the day's traffic (per thousand). Residents dominate a
 # voting day: ballot, confirmation, vote (some open the ballot and leave). The public reads
@@ -618,7 +617,7 @@ def cache_clear(url: str, prefix: str) -> int:
 
 def main() -> int:
     args = arguments()
-    url = votes.scratch_database(DB_NAME)
+    url = votes.scratch_database(votes.scratch_name("bench_day"))
     redis_url = os.environ["REDIS_URL"]
     broker = urlsplit(redis_url)._replace(path=f"/{args.broker_db}").geturl()
     os.environ["CELERY_BROKER_URL"] = broker

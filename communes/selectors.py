@@ -2,6 +2,7 @@
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from audit.models import AuditEntry
+from replica import public_read
 
 from .models import CommunalCouncil, Commune, Resident, ResidentClaim, Spokesperson
 
@@ -32,6 +34,20 @@ def commune_directory(
     return communes.order_by("name", "code")
 
 
+@public_read
+def commune_directory_page(*, filters: dict, per_page: int, number) -> Page:
+    """One page of the directory, read whole (its count and its communes: two queries)."""
+    communes = commune_directory(
+        search=(filters.get("q") or "").strip(),
+        state=filters.get("state"),
+        municipality=filters.get("municipality"),
+        kind=filters.get("kind") or "",
+    )
+    page = Paginator(communes, per_page).get_page(number)
+    page.object_list = list(page.object_list)
+    return page
+
+
 def active_spokespeople(*, today=None) -> QuerySet[Spokesperson]:
     today = today or timezone.localdate()
     return (
@@ -41,6 +57,7 @@ def active_spokespeople(*, today=None) -> QuerySet[Spokesperson]:
     )
 
 
+@public_read
 def commune_get_public(*, code: str) -> Commune:
     return get_object_or_404(
         Commune.objects.select_related("parish__municipality__state"), code=code

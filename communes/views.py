@@ -21,14 +21,10 @@ def commune_directory(request):
     # A filter that does not validate is dropped from cleaned_data; the valid ones still apply.
     form.is_valid()
     filters = getattr(form, "cleaned_data", {})
-    communes = selectors.commune_directory(
-        search=(filters.get("q") or "").strip(),
-        state=filters.get("state"),
-        municipality=filters.get("municipality"),
-        kind=filters.get("kind") or "",
-    )
     per_page = filters.get("per_page") or settings.DIRECTORY_PAGE_SIZE
-    page = Paginator(communes, per_page).get_page(request.GET.get("page"))
+    page = selectors.commune_directory_page(
+        filters=filters, per_page=per_page, number=request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}

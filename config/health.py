@@ -27,7 +27,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from django.db import connection
+from django.db import connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -48,9 +48,11 @@ def database_check() -> dict:
     """SELECT 1 on a connection of the check's own thread, closed afterwards: it also proves a
     new connection can be opened (the database may have stopped accepting them)."""
     try:
-        with connection.cursor() as cursor:
+        # SET LOCAL: the limit ends with the check's transaction. A plain SET would stay on the
+        # server connection, which a pooler in transaction mode lends next to someone else.
+        with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute("SET statement_timeout = %s", [int(CHECK_SECONDS * 1000)])
+                cursor.execute("SET LOCAL statement_timeout = %s", [int(CHECK_SECONDS * 1000)])
             cursor.execute("SELECT 1")
             cursor.fetchone()
     finally:

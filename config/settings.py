@@ -424,3 +424,54 @@ LOGGING = {
 # Directory pages: how many communes one page lists, and the most a visitor may ask for.
 DIRECTORY_PAGE_SIZE = 20
 DIRECTORY_MAX_PAGE_SIZE = 100
+
+# --- Voting day at national scale (issue 15): sign-in cost, read replica, connection pooler ---
+# Passwords: Argon2id at OWASP's settings first (accounts/hashers.py); older hashes are still
+# checked with their own hasher and stored again with the first at the person's next sign-in.
+PASSWORD_HASHERS = [
+    "accounts.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+# The signed-in person is loaded by one fixed statement (accounts/backends.py); Django's own
+# backend stays listed so sessions signed in before keep working.
+AUTHENTICATION_BACKENDS = ["accounts.backends.ModelBackend", *AUTHENTICATION_BACKENDS]
+# Behind the load balancer the sign-in's rate limits (allauth) must count the visitor's address,
+# as the audit trail does, not the balancer's: otherwise one limit would cover everybody.
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_HOPS
+
+# A streaming replica for the public pages (replica/): results, open data, the money
+# trail and the directory read it; everything else, and every visitor's reads until the replica
+# has replayed their last write, the primary. Unset: everything reads the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=False,
+    )
+    DATABASES["replica"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        # A replica that does not answer is left for the primary quickly, not after a minute.
+        "connect_timeout": int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2")),
+    }
+    # The test suite points it at the test database (a mirror, not a copy).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["replica.PrimaryReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("config.request_log.RequestLogMiddleware") + 1,
+        "replica.ReadYourWritesMiddleware",
+    )
+
+# Behind PgBouncer in transaction mode (DATABASE_POOLING=transaction) a connection is lent for
+# one transaction at a time: no statement is prepared on the server (the vote's would be missing
+# on the next one lent) and querysets read with .iterator() use no server-side cursor.
+DATABASE_POOLING = os.environ.get("DATABASE_POOLING", "")
+if DATABASE_POOLING not in {"", "transaction"}:
+    raise ImproperlyConfigured("DATABASE_POOLING must be empty or transaction.")
+if DATABASE_POOLING == "transaction":
+    for _database in DATABASES.values():
+        if _database["ENGINE"].endswith("postgresql"):
+            _database["OPTIONS"] = {**_database.get("OPTIONS", {}), "prepare_threshold": None}
+            _database["DISABLE_SERVER_SIDE_CURSORS"] = True

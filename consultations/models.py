@@ -532,6 +532,16 @@ class Project(models.Model):
     def __str__(self):
         return self.title
 
+    @property
+    def category_label(self) -> str:
+        """The category's name in the active language, as get_category_display gives it, at a
+        fraction of its cost (that one hashes every choice on each call; the ballot shows a
+        category for every project to every voter)."""
+        try:
+            return str(self.Category(self.category).label)
+        except ValueError:
+            return self.category
+
 
 class ProjectPhoto(models.Model):
     """A photo of the place or the problem a proposal answers (public once uploaded)."""

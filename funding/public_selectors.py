@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from consultations.models import Consultation, Project
 from consultations.selectors import published_rounds
+from replica import public_read
 
 from . import services
 from .models import (
@@ -52,6 +53,7 @@ LEDGER_BY = {
 # Rounds --------------------------------------------------------------------------------------
 
 
+@public_read
 def money_rounds() -> list[dict]:
     """Published rounds with money promised, newest first, with their totals (two queries)."""
     promised = Allocation.objects.filter(project__consultation=OuterRef("pk"))
@@ -92,6 +94,7 @@ def _empty_money() -> dict:
     return {"promised": ZERO, "transferred": ZERO, "receipted": ZERO, "projects": 0}
 
 
+@public_read
 def money_round_get(*, pk: int) -> Consultation:
     """A published round with the moment it was published; 404 otherwise (one query)."""
     return get_object_or_404(published_rounds(), pk=pk)
@@ -146,6 +149,7 @@ def _share(spent: Decimal, transferred: dict[int, Decimal]) -> dict[int, Decimal
     return shares
 
 
+@public_read
 def money_rows(*, consultation: Consultation, now=None) -> list[dict]:
     """One row per project of the round and funder that promised it money, by place and
     project: promised, transferred and receipted, and the days from the result to the
@@ -330,6 +334,7 @@ def _by_state(rows: list[dict]) -> list[dict]:
     return sorted(states.values(), key=lambda s: s["code"])
 
 
+@public_read
 def money_tracker(
     *, consultation: Consultation, now=None, state: str = "", source: int | None = None
 ) -> dict:
@@ -367,6 +372,7 @@ def money_tracker(
 # A project's page --------------------------------------------------------------------------
 
 
+@public_read
 def project_money(*, pk: int) -> dict:
     """Everything public about a funded project's money (a fixed number of queries); 404 for a
     project no funder has promised money to."""

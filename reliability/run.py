@@ -10,6 +10,15 @@
    results (and the allocations after publication) are those of an uninterrupted count.
 4. Backup and restore (`make backup`, `make restore`) round-trip a populated database: votes,
    results, the ledger and funding_check are identical.
+5. The replica stops (a streaming replica made with pg_basebackup, read by the public pages):
+   public pages go on from the primary, never a 500, and votes go on; when it is back, the
+   public pages read it again.
+6. The replica lags (its replay paused): a spokesperson who wrote, and every voter who voted,
+   see their own write at once (their reads go to the primary until the replica has it), while
+   an anonymous visitor still sees the replica's older state; once replay resumes, everyone does.
+7. PgBouncer in transaction mode in front of the database: the vote benchmark (bench/votes.py,
+   with its whole-journey phase: sign-in, ballot, confirmation, vote) runs through it with no
+   error and no lost vote.
 
 Each runs against a PostgreSQL cluster and a Redis server of its own (reliability/services.py),
 prints what it measured, and the last line is one JSON object; the exit code is 1 when any
@@ -20,6 +29,7 @@ check failed.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -36,9 +46,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from services import Postgres, Redis, program  # noqa: E402 (reliability/services.py)
+from services import PgBouncer, Postgres, Redis, Replica, program  # noqa: E402 (services.py)
 
-SCENARIOS = ["database_restart", "redis_gone", "worker_killed", "backup_restore"]
+SCENARIOS = [
+    "database_restart",
+    "redis_gone",
+    "worker_killed",
+    "backup_restore",
+    "replica_stopped",
+    "replica_lag",
+    "pgbouncer_votes",
+]
 BASE_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "reliability-only-secret-key",
@@ -550,6 +568,323 @@ def scenario_backup_restore(pg: Postgres, redis: Redis, workdir: Path) -> dict:
         "identical": before == after,
     }
     figures["ok"] = figures["identical"] and figures["votes"] > 0 and figures["funding_check"] == 0
+    return figures
+
+
+# 5 and 6: a streaming replica ----------------------------------------------------------------
+
+PUBLIC_PAGES = ["/comunas/?q=prueba", "/resultados/", "/dinero/"]
+
+
+def replica_setup(name: str, pg: Postgres, workdir: Path, build):
+    """The scratch database `name` built on the primary by `build(key_dir)`, a replica of the
+    cluster made with pg_basebackup and started, and gunicorn reading public pages from it."""
+    import votes
+
+    os.environ["DATABASE_URL"] = pg.url("comunas")
+    url = votes.scratch_database(name)
+    key_dir = str(workdir / f"keys-{name}")
+    os.environ["URN_KEY_DIR"] = key_dir
+    built = build(key_dir)
+    replica = Replica(workdir, pg, name=name).init()
+    replica.start()
+    wait_for(lambda: replica.sql("SELECT pg_is_in_recovery()"), seconds=30)
+    os.environ["DATABASE_REPLICA_URL"] = replica.url(name)
+    args = types.SimpleNamespace(workers=2, threads=4, worker_class="gthread", gunicorn_args="")
+    port = votes.free_port()
+    server = votes.gunicorn_start(args, port, key_dir, str(workdir / f"gunicorn-{name}.log"))
+    return url, built, port, server, replica
+
+
+def replica_readers(replica: Replica, name: str) -> int:
+    """Connections the app holds open on the replica (conn_max_age keeps them)."""
+    return replica.sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"  # noqa: S608
+        f" AND datname = '{name}' AND pid <> pg_backend_pid()"
+    )
+
+
+def votes_build(voters: int):
+    import votes
+
+    def build(key_dir: str) -> dict:
+        args = types.SimpleNamespace(voters=voters, communes=40, pgbench_seconds=0)
+        return votes.build(args, key_dir)
+
+    return build
+
+
+class Readers:
+    """Anonymous visitors reading public pages at a fixed rate; every answer's status kept."""
+
+    def __init__(self, port: int):
+        from votes import Connection
+
+        self.Connection, self.port = Connection, port
+        self.answers: list[tuple[float, int | None]] = []
+
+    async def one(self, path: str) -> None:
+        started, connection = time.monotonic(), self.Connection(self.port)
+        try:
+            status, _headers, _body = await asyncio.wait_for(connection.request("GET", path), 30)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError):
+            status = None
+        finally:
+            connection.close()
+        self.answers.append((started, status))
+
+    async def run(self, rate: float, seconds: float) -> None:
+        started, tasks = time.monotonic(), []
+        for k in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, started + k / rate - time.monotonic()))
+            tasks.append(asyncio.create_task(self.one(PUBLIC_PAGES[k % len(PUBLIC_PAGES)])))
+        await asyncio.gather(*tasks)
+
+
+def scenario_replica_stopped(pg: Postgres, redis: Redis, workdir: Path) -> dict:
+    import votes
+
+    name = "comunas_rel_replica_stop"
+    url, built, port, server, replica = replica_setup(name, pg, workdir, votes_build(2000))
+    try:
+        warm = [_get_status(port, page) for page in PUBLIC_PAGES * 2]
+        read_replica_before = replica_readers(replica, name)
+        vote_path = f"/consultas/{built['consultation']}/votar/confirmar/"
+        crowd = Voters(port, vote_path, built["voters"])
+        readers = Readers(port)
+        marks = {}
+
+        def stop_later():
+            time.sleep(3)
+            marks["stopped"] = time.monotonic()
+            replica.stop()
+
+        stopper = threading.Thread(target=stop_later)
+        stopper.start()
+
+        async def day():
+            await asyncio.gather(crowd.run(rate=30, seconds=9), readers.run(rate=30, seconds=9))
+
+        asyncio.run(day())
+        stopper.join()
+        # Back: after the few seconds a failure keeps it aside, the public pages read it again.
+        replica.start()
+        wait_for(lambda: replica.sql("SELECT pg_is_in_recovery()"), seconds=30)
+        time.sleep(6)
+        after = [_get_status(port, page) for page in PUBLIC_PAGES * 4]
+        read_replica_after = replica_readers(replica, name)
+    finally:
+        votes.gunicorn_stop(server)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            replica.stop()
+    acknowledged = [a["receipt"] for a in crowd.answers if a["status"] == 200 and a["receipt"]]
+    check = votes.database_check(url, built["consultation"], acknowledged)
+    while_down = [status for at, status in readers.answers if at >= marks["stopped"]]
+    figures = {
+        "public_reads": len(readers.answers),
+        "public_reads_while_replica_down": len(while_down),
+        "public_statuses": sorted({str(status) for _at, status in readers.answers}),
+        "public_500s": sum(status == 500 for _at, status in readers.answers),
+        "app_connections_on_replica_before": read_replica_before,
+        "app_connections_on_replica_after_restart": read_replica_after,
+        "votes_sent": len(crowd.answers),
+        "votes_acknowledged": len(acknowledged),
+        "votes_found": check["found"],
+        "vote_statuses": sorted({str(a["status"]) for a in crowd.answers}),
+    }
+    figures["ok"] = (
+        all(status == 200 for status in warm + after)
+        and len(while_down) > 0
+        and all(status == 200 for _at, status in readers.answers)
+        and read_replica_before > 0
+        and read_replica_after > 0
+        and len(acknowledged) == len(crowd.answers) > 0
+        and check["found"] == len(acknowledged)
+    )
+    return figures
+
+
+def _http(port: int, method: str, path: str, cookies: dict, body: str = "") -> tuple:
+    """One request with these cookies (and, for a POST, the CSRF header); returns the status,
+    the cookies set (name → value) and the body."""
+    import http.client
+
+    headers = {"Host": "127.0.0.1", "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    if method == "POST":
+        headers["X-CSRFToken"] = cookies["csrftoken"]
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, body=body.encode(), headers=headers)
+        response = connection.getresponse()
+        page = response.read().decode(errors="replace")
+        set_cookies = {}
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie, _eq, rest = header.partition("=")
+            set_cookies[cookie.strip()] = rest.split(";", 1)[0]
+        return response.status, set_cookies, page
+    finally:
+        connection.close()
+
+
+def scenario_replica_lag(pg: Postgres, redis: Redis, workdir: Path) -> dict:
+    import secrets
+
+    import day as day_bench  # bench/day.py: a published, funded round and signed-in people
+    import votes
+
+    def build(key_dir: str) -> dict:
+        args = types.SimpleNamespace(
+            communes=20,
+            voters=400,
+            past_voters=200,
+            spokespeople=4,
+            staff=1,
+            rate=1.0,
+            duration=1.0,
+            warm_up=0.0,
+            cost_samples=0,
+        )
+        return day_bench.build(args, key_dir)
+
+    name = "comunas_rel_replica_lag"
+    _url, built, port, server, replica = replica_setup(name, pg, workdir, build)
+    speaker = built["speakers"][0]
+    public = f"/dinero/proyectos/{speaker['project']}/"
+    workspace = f"/mis-comunas/dinero/proyectos/{speaker['project']}/"
+    mark = f"Avance visto por quien lo escribe {secrets.token_hex(4)}"
+    try:
+        anonymous_before = _http(port, "GET", public, {})[0]
+        replica.sql("SELECT pg_wal_replay_pause()")
+        paused = wait_for(
+            lambda: replica.sql("SELECT pg_get_wal_replay_pause_state()") == "paused", 10
+        )
+        # The spokesperson writes a progress update; the public project page shows it to them.
+        mine = {"sessionid": speaker["session"], "csrftoken": speaker["csrf"]}
+        form = f"percent=40&status=in_progress&text={mark.replace(' ', '+')}&stalled_reason="
+        posted, set_cookies, _page = _http(port, "POST", workspace + "avances/", mine, form)
+        mine.update(set_cookies)
+        status, _set, page = _http(port, "GET", public, mine)
+        writer_sees_it = status == 200 and mark in page
+        status, _set, page = _http(port, "GET", public, {})
+        anonymous_sees_old = status == 200 and mark not in page
+        # Voters vote while replay is paused: each is told at once that they voted.
+        voters, told = built["residents"][:20], 0
+        vote_cookies = 0
+        for voter in voters:
+            cookies = {"sessionid": voter["session"], "csrftoken": voter["csrf"]}
+            status, set_cookies, _page = _http(
+                port,
+                "POST",
+                f"/consultas/{built['current']}/votar/confirmar/",
+                cookies,
+                f"project={voter['project']}",
+            )
+            vote_cookies += "primary_lsn" in set_cookies
+            cookies.update(set_cookies)
+            status, _set, page = _http(
+                port, "GET", f"/consultas/{built['current']}/votar/", cookies
+            )
+            told += status == 403 and 'data-refusal="already_voted"' in page
+            public_status = _http(port, "GET", PUBLIC_PAGES[0], cookies)[0]
+            told -= public_status != 200
+        replica.sql("SELECT pg_wal_replay_resume()")
+        caught_up = wait_for(lambda: mark in _http(port, "GET", public, {})[2], 20)
+        status, set_cookies, page = _http(port, "GET", public, mine)
+        cookie_dropped = set_cookies.get("primary_lsn") in ('""', "")
+    finally:
+        votes.gunicorn_stop(server)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            replica.stop()
+    figures = {
+        "replay_paused": bool(paused),
+        "progress_update_posted": posted,
+        "writer_sees_own_update_while_paused": writer_sees_it,
+        "anonymous_sees_replica_state_while_paused": anonymous_sees_old,
+        "voters": len(voters),
+        "voters_told_they_voted_while_paused": told,
+        "votes_that_set_the_primary_cookie": vote_cookies,
+        "anonymous_sees_update_after_resume": bool(caught_up),
+        "writer_cookie_dropped_after_catch_up": cookie_dropped,
+    }
+    figures["ok"] = (
+        anonymous_before == 200
+        and figures["replay_paused"]
+        and posted == 302
+        and writer_sees_it
+        and anonymous_sees_old
+        and told == len(voters)
+        and vote_cookies == len(voters)
+        and figures["anonymous_sees_update_after_resume"]
+        and cookie_dropped
+    )
+    return figures
+
+
+# 7: PgBouncer --------------------------------------------------------------------------------
+
+
+def scenario_pgbouncer_votes(pg: Postgres, redis: Redis, workdir: Path) -> dict:
+    """bench/votes.py, unchanged, with DATABASE_URL pointing at PgBouncer in transaction mode:
+    the scratch database is made, migrated and built through it, the votes, sign-ins and pages
+    go through it; its own checks count errors, double votes and acknowledged votes missing."""
+    bouncer = PgBouncer(workdir, pg)
+    bouncer.start()
+    env = {
+        **os.environ,
+        "DATABASE_URL": bouncer.url("comunas_rel_pool"),
+        "DATABASE_POOLING": "transaction",
+        "REDIS_URL": redis.url,
+    }
+    env.pop("DATABASE_REPLICA_URL", None)
+    started = time.monotonic()
+    try:
+        run = subprocess.run(  # noqa: S603 -- our own benchmark, fixed arguments
+            [
+                sys.executable,
+                str(ROOT / "bench" / "votes.py"),
+                *("--voters", "6000", "--communes", "60", "--rate", "100", "--duration", "10"),
+                *("--peak-duration", "5", "--concurrency", "24", "--pgbench-seconds", "2"),
+                *("--journey-rate", "10", "--signed-in-rate", "30", "--journey-duration", "5"),
+                *("--journey-samples", "10"),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    finally:
+        bouncer.stop()
+    lines = run.stdout.strip().splitlines()
+    try:
+        bench = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        print(run.stdout[-3000:], run.stderr[-3000:])
+        return {"ok": False, "exit": run.returncode}
+    figures = {
+        "through": "pgbouncer (transaction mode)",
+        "seconds": round(time.monotonic() - started),
+        "votes_per_s": bench["votes_per_s"],
+        "peak_votes_per_s": bench["peak_votes_per_s"],
+        "acknowledged": bench["acknowledged"],
+        "found": bench["found"],
+        "errors": bench["errors"],
+        "double_votes": bench["double_votes"],
+        "lost_votes": bench["lost_votes"],
+        "journey_errors": bench["journey_errors"],
+        "sign_in_journeys_per_s": bench["sign_in_journeys_per_s"],
+        "signed_in_journeys_per_s": bench["signed_in_journeys_per_s"],
+        "pgbench_tps": bench["pgbench_tps"],
+    }
+    figures["ok"] = (
+        figures["errors"] == 0
+        and figures["double_votes"] == 0
+        and figures["lost_votes"] == 0
+        and figures["journey_errors"] == 0
+        and bench["acknowledged"] > 0
+        and bench["voting_book_rows"] == bench["urn_rows"]
+    )
     return figures
 
 

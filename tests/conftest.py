@@ -73,6 +73,16 @@ def _territory_after_flush(request):
 
 
 @pytest.fixture(autouse=True)
+def _primary_only(request, monkeypatch):
+    """Public pages read the primary but in the replica's own tests (marked `replica`): a mirror
+    alias is another connection, which would not see a test's uncommitted rows."""
+    if request.node.get_closest_marker("replica") is None:
+        import replica
+
+        monkeypatch.setattr(replica, "enabled", lambda: False)
+
+
+@pytest.fixture(autouse=True)
 def _clean_slate(settings, tmp_path):
     # Hashing with PBKDF2's full cost would make every login in the suite slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -107,6 +107,18 @@ def test_a_hung_check_costs_the_probe_at_most_its_bound(client, db, monkeypatch)
     health._running["redis"].result(timeout=2)  # let it end before the next test
 
 
+def test_the_database_checks_time_limit_ends_with_it(transactional_db, monkeypatch):
+    """Behind a pooler in transaction mode the check's server connection is lent to someone
+    else next: its one-second limit must end with the check's own transaction (SET LOCAL)."""
+    from django.db import connection
+
+    monkeypatch.setattr(connection, "close", lambda: None)  # the server connection lives on
+    assert health.database_check() == {}
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+
+
 def test_healthz_answers_over_plain_http_when_https_is_enforced(client, db, settings):
     settings.SECURE_SSL_REDIRECT = True
     assert client.get(reverse("home")).status_code == 301

@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404
 from communes.models import Commune, Municipality, State
 from consultations.models import Consultation, Exclusion, PhaseTransition, Project
 from consultations.selectors import published_rounds
+from replica import public_read, public_stream
 
 from . import urn as sealing
 from .models import (
@@ -59,6 +60,7 @@ def _published() -> QuerySet[Consultation]:
     )
 
 
+@public_read
 def results_rounds() -> list[dict]:
     """Every published round, newest first, with its national totals (two queries)."""
     rounds = list(_published().order_by("-year", "-quarter", "-pk"))
@@ -75,6 +77,7 @@ def results_rounds() -> list[dict]:
     return [{**_with_turnout(dict(totals.get(c.pk, empty))), "consultation": c} for c in rounds]
 
 
+@public_read
 def results_round_get(*, pk: int) -> Consultation:
     """A published round, with its urn, its count and its results' version; 404 otherwise."""
     return get_object_or_404(_published(), pk=pk)
@@ -136,6 +139,7 @@ def _turnout_by(results, code: str, name: str) -> list[dict]:
     return [_with_turnout(dict(row)) for row in rows]
 
 
+@public_read
 def results_national(*, consultation: Consultation) -> dict:
     """Turnout by state and winners by category (two queries, cached)."""
 
@@ -188,6 +192,7 @@ def _winners(consultation: Consultation, **territory) -> list[dict]:
     )
 
 
+@public_read
 def results_awards(*, consultation: Consultation) -> list[dict]:
     """The communes given an award by participation, by state then name (one query, cached)."""
 
@@ -214,6 +219,7 @@ def results_awards(*, consultation: Consultation) -> list[dict]:
     return _cached(consultation, "awards", build)
 
 
+@public_read
 def results_state(*, consultation: Consultation, code: str) -> dict:
     """A state's municipalities with their turnout, and the state's winners (three queries)."""
 
@@ -235,6 +241,7 @@ def results_state(*, consultation: Consultation, code: str) -> dict:
     return _found(_cached(consultation, f"state:{code}", build))
 
 
+@public_read
 def results_municipality(*, consultation: Consultation, code: str) -> dict:
     """A municipality's communes with their turnout and winners (three queries)."""
 
@@ -274,6 +281,7 @@ def results_municipality(*, consultation: Consultation, code: str) -> dict:
     return _found(_cached(consultation, f"municipality:{code}", build))
 
 
+@public_read
 def results_commune(*, consultation: Consultation, code: str) -> dict:
     """A commune's totals, every project on its ballot ranked, and every voting table of the
     round with its marks, its sheet, its scans and its history (four queries, six with tally
@@ -557,6 +565,7 @@ def _streamed(queryset, columns: dict[str, str]) -> Iterator[dict]:
         yield dict(zip(names, values, strict=True))
 
 
+@public_stream
 def project_rows(*, consultation: Consultation) -> Iterator[dict]:
     """One row per project on a ballot of the round, by place then rank; streamed."""
     results = ProjectResult.objects.filter(consultation=consultation).order_by(
@@ -573,6 +582,7 @@ def project_rows(*, consultation: Consultation) -> Iterator[dict]:
         yield {"round_id": consultation.pk, "round": consultation.name, **row}
 
 
+@public_stream
 def commune_rows(*, consultation: Consultation) -> Iterator[dict]:
     """One row per commune on the vote, with its three totals and turnout; streamed."""
     results = CommuneResult.objects.filter(consultation=consultation).order_by(
@@ -599,6 +609,7 @@ def commune_rows(*, consultation: Consultation) -> Iterator[dict]:
         yield {"round_id": consultation.pk, "round": consultation.name, **_with_turnout(row)}
 
 
+@public_stream
 def table_rows(*, consultation: Consultation) -> Iterator[dict]:
     """One row per voting table of the round (people marked, a conflict or a sheet), by place,
     centre and number: its marks, its sheet's status and accepted figures, its conflicts, when
@@ -697,6 +708,7 @@ class ReceiptFound:
     counted: bool
 
 
+@public_read
 def receipt_find(*, consultation, receipt: str) -> ReceiptFound | None:
     row = (
         SealedBallot.objects.filter(consultation=consultation, receipt=receipt)
@@ -709,6 +721,7 @@ def receipt_find(*, consultation, receipt: str) -> ReceiptFound | None:
     return ReceiptFound(row["commune__name"], row["commune__code"], counted)
 
 
+@public_stream
 def urn_receipts(*, consultation, commune):
     return (
         SealedBallot.objects.filter(consultation=consultation, commune=commune)

@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 
 import psycopg
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -139,13 +140,26 @@ def voter_check(*, consultation: Consultation, user, now=None, project_id: int |
     )
 
 
+BALLOT_CACHE_SECONDS = 300
+
+
 def ballot(*, consultation: Consultation, commune_id: int) -> list[Project]:
-    """The commune's approved projects, in a fresh random order each time (no first place)."""
-    projects = list(
-        Project.objects.filter(
-            consultation=consultation, commune_id=commune_id, status=Project.Status.APPROVED
-        ).only("pk", "title", "description", "category", "estimated_cost_usd", "place")
-    )
+    """The commune's approved projects, in a fresh random order each time (no first place).
+
+    While the round is in voting its ballots cannot change (a project is edited or decided only
+    before), so each is read from the database once and then from the cache: every voter opens
+    it twice (the ballot, the confirmation). The vote itself checks the live ballot."""
+    key = f"ballot:{consultation.pk}:{commune_id}"
+    voting = consultation.phase == Consultation.Phase.VOTING
+    projects = cache.get(key) if voting else None
+    if projects is None:
+        projects = list(
+            Project.objects.filter(
+                consultation=consultation, commune_id=commune_id, status=Project.Status.APPROVED
+            ).only("pk", "title", "description", "category", "estimated_cost_usd", "place")
+        )
+        if voting:
+            cache.set(key, projects, BALLOT_CACHE_SECONDS)
     random.SystemRandom().shuffle(projects)
     return projects
 
@@ -217,6 +231,8 @@ def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed)
     # Prepared once per connection: planning this join took longer than running it (EXPLAIN
     # ANALYZE: ~1.9 ms against ~0.7 ms), and it is the busiest write of the day. Django's cursors
     # bind on the client and never prepare, so this statement gets a psycopg cursor of its own.
+    # Behind a pooler in transaction mode (DATABASE_POOLING) the connection's prepare_threshold
+    # is None and nothing is prepared: the next statement may reach another server connection.
     # Django's error wrapper: a dropped connection marks it unusable, so it is closed when the
     # request ends instead of failing every later request of this thread.
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
@@ -231,7 +247,7 @@ def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed)
                 "receipt": receipt,
                 "sealed": sealed,
             },
-            prepare=True,
+            prepare=connection.connection.prepare_threshold is not None,
         )
         return cursor.fetchone() is not None
 

@@ -6,11 +6,16 @@ not in the session, not in a message, not in a log. A reload of that page does n
 vote; the person is in the voting book and is told so.
 """
 
+import logging
+import traceback
+
 from allauth.core import ratelimit
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,6 +28,7 @@ from .forms import WhereToVoteForm
 from .open_data import csv_lines
 
 CLOSED = (Consultation.Phase.COUNTING, Consultation.Phase.PUBLISHED)
+logger = logging.getLogger(__name__)
 
 
 def _consultation(pk: int, *, voting=False) -> Consultation:
@@ -59,7 +65,9 @@ def _chosen(request, projects):
 @login_required
 def ballot(request, pk):
     """GET: the commune's ballot, shuffled. POST: the choice, shown back for confirmation."""
-    consultation = _consultation(pk)
+    # The round as the vote reads it (kept a few seconds: voter_check still refuses a closed
+    # round, and the vote's own statement checks the live phase).
+    consultation = _consultation(pk, voting=True)
     try:
         voter = services.voter_check(consultation=consultation, user=request.user)
     except ValidationError as error:
@@ -94,10 +102,50 @@ def vote_confirm(request, pk):
     except ValidationError as error:
         status = 409 if error.code == "already_voted" else 403
         return _refused(request, consultation, error, status=status)
-    return render(
-        request,
-        "voting/receipt.html",
-        {"consultation": consultation, "receipt": urn.format_receipt(receipt)},
+    receipt = urn.format_receipt(receipt)
+    try:
+        return render(
+            request, "voting/receipt.html", {"consultation": consultation, "receipt": receipt}
+        )
+    except Exception as error:
+        # The vote is in: whatever broke the page (a template, a static file's manifest), the
+        # voter still gets their receipt, the only time it is shown.
+        _receipt_page_failed(error)
+        return _receipt_plain(receipt)
+
+
+def _receipt_page_failed(error: Exception) -> None:
+    """Log where the receipt's page broke, never the receipt: an exception's message may
+    carry the page's context, so only its type and its frames are written."""
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    logger.error(
+        "Vote recorded; its receipt page failed (%s), sent the plain receipt instead\n%s",
+        type(error).__name__,
+        frames,
+    )
+
+
+def _receipt_plain(receipt: str) -> HttpResponse:
+    """The receipt without the template layer: built from strings alone, so it cannot fail for
+    the reasons the page did."""
+    return HttpResponse(
+        format_html(
+            '<!DOCTYPE html><html lang="{}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            "<title>{}</title></head><body><main><h1>{}</h1><p>{}</p>"
+            '<p class="receipt" data-receipt="{}"><code>{}</code></p><p>{}</p>'
+            "</main></body></html>",
+            get_language() or "es",
+            _("Vote recorded"),
+            _("Your vote was recorded"),
+            _("This is your receipt. Write it down or take a screenshot: it is shown only now."),
+            receipt,
+            receipt,
+            _(
+                "This page could not be shown whole, but your vote is in the urn. Do not vote "
+                "again: you would be told that you already voted."
+            ),
+        )
     )
 
 

@@ -65,3 +65,24 @@ def test_password_reset_sends_a_link_in_spanish(client, alice):
     assert "contraseña" in mail.outbox[0].body.lower()
     link = re.search(r"https?://[^/\s]+(/cuentas/password/reset/key/\S+)", mail.outbox[0].body)
     assert client.get(link.group(1), follow=True).status_code == 200
+
+
+def test_the_signed_in_person_is_loaded_whole_and_an_inactive_one_is_nobody(client, alice):
+    """accounts.backends loads the user with one fixed statement; the same user as the ORM's,
+    and the same rule: a deactivated account is signed out."""
+    from django.contrib.auth import get_user
+
+    from accounts.backends import ModelBackend
+
+    loaded = ModelBackend().get_user(alice.pk)
+    fields = [field.attname for field in User._meta.concrete_fields]
+    assert [getattr(loaded, name) for name in fields] == [
+        getattr(User.objects.get(pk=alice.pk), name) for name in fields
+    ]
+    assert loaded._state.adding is False and loaded._state.db == "default"
+    assert ModelBackend().get_user(10**9) is None
+
+    client.post(reverse("account_login"), {"login": "alice@example.org", "password": PASSWORD})
+    assert get_user(client).pk == alice.pk
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    assert not get_user(client).is_authenticated
