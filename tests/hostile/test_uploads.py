@@ -13,6 +13,7 @@ checked; nothing on the server opens its streams.
 import io
 import struct
 import zlib
+from pathlib import PurePosixPath
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -148,8 +149,13 @@ ORIGINALS = [fuzz.png(), jpeg_with_gps(), png_with_text(), tiny_pdf()]
 @fuzz.run_settings(300)
 @given(data=st.sampled_from(ORIGINALS).flatmap(_mutations), name=fuzz.any_text)
 def test_a_damaged_file_gets_a_clear_refusal_or_is_cleaned_never_an_error(data, name):
+    # A name reaches the app as the multipart parser leaves it: a base name, never "/" or "..";
+    # Django's own file object refuses anything else before our check would run.
+    name = PurePosixPath(name.replace("\\", "/")).name
+    if name in ("", ".", ".."):
+        name = "x"
     try:
-        kind, clean = files.upload_check(SimpleUploadedFile(name or "x", data))
+        kind, clean = files.upload_check(SimpleUploadedFile(name, data))
     except ValidationError as refused:
         assert refused.code in ("wrong_kind", "damaged", "bomb", "too_big")
         assert refused.messages
