@@ -37,6 +37,18 @@ def _bindir() -> Path:
     return Path(versions[-1]).parent
 
 
+
+def port_wait(port: int, what: str) -> None:
+    """Wait up to 10 s for a server of ours to accept connections on the loopback port."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"{what} did not start")
+
 class Postgres:
     """initdb into a folder, then start, restart (fast) and stop it with pg_ctl."""
 
@@ -122,14 +134,7 @@ class Redis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("redis-server did not start")
+        port_wait(self.port, "redis-server")
 
     def stop(self) -> None:
         """Shut the server on this port down, whichever process started it."""
@@ -244,14 +249,7 @@ class PgBouncer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("pgbouncer did not start")
+        port_wait(self.port, "pgbouncer")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
