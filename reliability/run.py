@@ -670,9 +670,14 @@ def scenario_replica_stopped(pg: Postgres, redis: Redis, workdir: Path) -> dict:
         # Back: after the few seconds a failure keeps it aside, the public pages read it again.
         replica.start()
         wait_for(lambda: replica.sql("SELECT pg_is_in_recovery()"), seconds=30)
-        time.sleep(6)
-        after = [_get_status(port, page) for page in PUBLIC_PAGES * 4]
-        read_replica_after = replica_readers(replica, name)
+        # Each server process sets a failed replica aside for a few seconds on its own, and a
+        # cached page reads no database: read until one process is back on the replica.
+        after, read_replica_after = [], 0
+        deadline = time.monotonic() + 60
+        while not read_replica_after and time.monotonic() < deadline:
+            time.sleep(1)
+            after += [_get_status(port, page) for page in PUBLIC_PAGES * 2]
+            read_replica_after = replica_readers(replica, name)
     finally:
         votes.gunicorn_stop(server)
         with contextlib.suppress(subprocess.CalledProcessError):
