@@ -14,7 +14,8 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/comunas
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=0 \
 	SECRET_KEY=test-only-secret-key ALLOWED_HOSTS=127.0.0.1,localhost,testserver \
-	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 STATIC_ROOT=var/static-test
+	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 STATIC_ROOT=var/static-test \
+	URN_SINGLE_KEY_ALLOWED=1 URN_POOL_SIZE=0
 PORT ?= 8000
 # make run: production settings on plain HTTP at 127.0.0.1, with a secret key of its own kept in
 # var/ (so sessions survive a restart). ALLOWED_HOSTS and SECRET_KEY can be given.

@@ -99,7 +99,6 @@ ACCESS: dict[str, frozenset[str]] = {
     "cycle:round-schedule": frozenset({CYCLE_ADMIN}),
     "cycle:round-exclude": frozenset({CYCLE_ADMIN}),
     "cycle:round-move": frozenset({CYCLE_ADMIN}),
-    "cycle:urn-share": frozenset({CYCLE_ADMIN}),
     # A commune in a round: public; its spokespeople write there, ministry staff validate.
     "consultations:round-public": EVERYONE,
     "consultations:commune-round": EVERYONE,

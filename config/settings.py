@@ -271,10 +271,17 @@ STORAGES = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
-# The urns' private keys live outside the database (DESIGN.md §4); back this folder up apart.
+# A round without commissioners (the demo's 1 of 1) keeps the server's only key share here,
+# outside the database (DESIGN.md §4); back this folder up apart.
 URN_KEY_DIR = Path(os.environ.get("URN_KEY_DIR", VAR_DIR / "urn-keys"))
-# Processes that open the urn in parallel when counting (PostgreSQL only).
-URN_COUNT_WORKERS = int(os.environ.get("URN_COUNT_WORKERS", os.cpu_count() or 1))
+# Precomputed ballots each process keeps ready per ballot length (2.4 KB each; 0: none).
+URN_POOL_SIZE = int(os.environ.get("URN_POOL_SIZE", "300"))
+# Whether a round may open voting with the server's own key (no commissioners, or k < 2)
+# without an admin recording why: yes on the embedded demo, no with a real database unless
+# said so (the test suite says so: its rounds are 1 of 1).
+URN_SINGLE_KEY_ALLOWED = os.environ.get(
+    "URN_SINGLE_KEY_ALLOWED", "1" if not os.environ.get("DATABASE_URL") else "0"
+) in ("1", "true", "yes")
 
 # Outgoing email (Django 6.1's MAILERS): SMTP when EMAIL_HOST is set, otherwise the console.
 if os.environ.get("EMAIL_HOST"):

@@ -139,15 +139,21 @@ class Consultation(models.Model):
     quorum_second_call_percent = models.DecimalField(
         _("assembly quorum, second call (%)"), max_digits=5, decimal_places=2, default=Decimal("10")
     )
-    # The urn's private key: a file outside the database (0), or split when voting opens so that
-    # any k of n electoral commissioners' shares are needed to count.
+    # The urn's key: made by n electoral commissioners so that any k of them are needed to
+    # count (voting.commissioners), or (0) by the server alone, 1 of 1: the demo's and tests'.
     key_shares_needed = models.PositiveSmallIntegerField(
-        _("commissioners' shares needed to count"),
+        _("commissioners needed to count"),
         default=0,
-        help_text=_("0: the key is kept as a file on the server. Otherwise k of the n shares."),
+        help_text=_("0: no commissioners, the server holds the key. Otherwise k of the n."),
     )
     key_shares_total = models.PositiveSmallIntegerField(
-        _("commissioners' shares made"), default=0, help_text=_("0 when the key is a file.")
+        _("electoral commissioners"), default=0, help_text=_("0 when the server holds the key.")
+    )
+    # Production refuses to open voting with the server's own key unless this says why.
+    single_key_reason = models.TextField(
+        _("why the server holds the key"),
+        blank=True,
+        help_text=_("Needed to open voting without electoral commissioners outside the demo."),
     )
     rules_frozen_at = models.DateTimeField(
         _("rules frozen at"), null=True, blank=True, editable=False

@@ -23,9 +23,10 @@ import outbox
 from consultations import phases
 from consultations.models import NEXT_PHASE, Consultation
 from funding.selectors import rounds_awaiting_allocations
+from voting import commissioners
 from voting.counting import rounds_awaiting_count
 from voting.models import Count, Urn
-from voting.services import urn_open, urn_share_add
+from voting.services import urn_open
 
 from .jobs import round_allocate_task, round_count_task
 from .work import round_allocate, round_count
@@ -37,13 +38,14 @@ __all__ = [
     "round_cancel",
     "round_close_voting",
     "round_count",
-    "round_key_share_add",
     "round_open_assemblies",
     "round_open_validation",
     "round_open_voting",
+    "round_partials_add",
     "round_propose_next",
     "round_publish",
     "round_schedule",
+    "round_share_decrypt",
     "rounds_advance_due",
 ]
 
@@ -145,15 +147,29 @@ def round_advance(*, consultation: Consultation, by, reason: str = "", now=None)
     return ROUND_STEP_INTO[to](consultation=consultation, by=by, reason=reason, now=now)
 
 
-@transaction.atomic
-def round_key_share_add(*, consultation: Consultation, text: str, by) -> int:
-    """A commissioner's share of the urn's key, typed in for the count; returns how many are in.
-    When enough are, the count is queued (on commit)."""
-    entered = urn_share_add(consultation=consultation, text=text, by=by)
-    needed = Urn.objects.filter(consultation=consultation).values_list("shares_needed", flat=True)
-    if entered >= needed.get():
+def _count_when_decrypted(consultation: Consultation) -> None:
+    urn = Urn.objects.get(consultation=consultation)
+    if commissioners.decryption_status(consultation.pk, urn.shares_needed).ready:
         transaction.on_commit(lambda: outbox.send(round_count_task, consultation.pk))
-    return entered
+
+
+@transaction.atomic
+def round_partials_add(*, consultation: Consultation, by, data) -> int:
+    """A commissioner's partial decryptions (their tool's file), checked and kept; returns how
+    many communes of theirs are in. Once k commissioners have decrypted every commune, the
+    count is queued (on commit)."""
+    done = commissioners.partials_add(consultation=consultation, by=by, data=data)
+    _count_when_decrypted(consultation)
+    return done
+
+
+@transaction.atomic
+def round_share_decrypt(*, consultation: Consultation, by, data) -> int:
+    """A commissioner's key share, uploaded on their page, used for this request only to make
+    their partial decryptions; then as round_partials_add."""
+    done = commissioners.partials_from_share(consultation=consultation, by=by, data=data)
+    _count_when_decrypted(consultation)
+    return done
 
 
 def round_propose_next(*, by=None, now=None) -> Consultation | None:

@@ -11,5 +11,4 @@ urlpatterns = [
     path("ciclo/consultas/<int:pk>/programar/", views.round_schedule, name="round-schedule"),
     path("ciclo/consultas/<int:pk>/excluir/", views.round_exclude, name="round-exclude"),
     path("ciclo/consultas/<int:pk>/<slug:action>/", views.round_move, name="round-move"),
-    path("ciclo/urnas/<int:pk>/partes/", views.urn_share, name="urn-share"),
 ]

@@ -1,13 +1,12 @@
 """The cycle admin's pages: the rounds, each round's timeline and readiness, its rules, and moving
-it by hand (every move through ``services``, the same steps the beat takes); the commissioners'
-key shares for the count."""
+it by hand (every move through ``services``, the same steps the beat takes)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,7 +15,7 @@ from consultations import selectors
 from consultations import services as consultation_services
 from consultations.forms import ConsultationForm, ExclusionForm, ReasonForm
 from consultations.models import NEXT_PHASE, Consultation
-from voting.selectors import key_shares_status
+from voting.selectors import decryption_progress
 
 from . import services
 
@@ -55,7 +54,7 @@ def round_detail(request, pk):
         "consultation": consultation,
         "timeline": selectors.consultation_timeline(consultation=consultation),
         "readiness": readiness.get_page(request.GET.get("page")),
-        "key_shares": key_shares_status(consultation=consultation),
+        "decryption": decryption_progress(consultation=consultation),
         "exclusions": selectors.consultation_exclusions(consultation=consultation),
         "exclusion_form": ExclusionForm(consultation=consultation),
         "problems": consultation_services.rules_problems(consultation),
@@ -150,24 +149,3 @@ def round_exclude(request, pk):
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
     return redirect("cycle:round-detail", pk=pk)
-
-
-@login_required
-@require_POST
-def urn_share(request, pk):
-    """A commissioner's share of the urn's key, typed in on the cycle admin's round page."""
-    _require_cycle_admin(request)
-    consultation = get_object_or_404(Consultation, pk=pk)
-    try:
-        entered = services.round_key_share_add(
-            consultation=consultation, text=request.POST.get("share", ""), by=request.user
-        )
-    except ValidationError as error:
-        _error_messages(request, error)
-    else:
-        messages.success(
-            request,
-            _("Share received: %(entered)d of the %(needed)d needed.")
-            % {"entered": entered, "needed": consultation.key_shares_needed},
-        )
-    return redirect("cycle:round-detail", pk=consultation.pk)

@@ -8,13 +8,13 @@ jobs: ``services`` → ``jobs`` → ``work``, no circle.
 from django.core.exceptions import ValidationError
 
 from funding.services import allocations_for_round
-from voting import counting
+from voting import closing, counting
 from voting.models import Count
 
 
 def round_count(*, consultation_id: int, now=None) -> Count | None:
     """Count a round in counting: what the count job runs, and what the tick retries until the
-    count is done (a killed worker, a key or shares that arrived late).
+    count is done (a killed worker, commissioners' partial decryptions that arrived late).
 
     Returns None when there is nothing to do: the round has left counting (counted, then
     published or cancelled), or another run of the same count holds its lock. Run twice, it
@@ -22,6 +22,8 @@ def round_count(*, consultation_id: int, now=None) -> Count | None:
     """
     if not counting.consultation_awaits_count(consultation_id):
         return None
+    # The urn's rewrite comes first, whatever happens to the count (done once; a no-op after).
+    closing.urn_rewrite(consultation_id=consultation_id, now=now)
     try:
         return counting.consultation_count(consultation_id=consultation_id, now=now)
     except ValidationError as error:

@@ -1,32 +1,32 @@
-"""The count: open the urn, add up the choices, rank each commune's projects, mark the winners.
+"""The count: decrypt each commune's summed ballots, add the tables, rank, mark the winners.
 
 The cycle starts it when a round enters "counting" (on commit) and its minute tick retries it
-until it is done, so a killed worker or a key that arrives late only delays it. It is
-deterministic: run twice, it writes the same results. Only totals are stored; the opened ballots
-live in memory for the length of a loop iteration.
+until it is done, so a killed worker or commissioners who decrypt late only delay it. First the
+urn is rewritten (``voting.closing``: the commune sums written, the link to the voting book
+removed); then, once k commissioners (the server's own share for a 1-of-1 round) have given
+their checked partial decryptions of every commune's sum, the totals come from those: no ballot
+is ever opened, and the round's key is never rebuilt. It is deterministic: run twice, it writes
+the same results.
 """
 
-import json
-import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count as Tally
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from psycopg.conninfo import make_conninfo
 
 import audit
 from consultations.models import Consultation, Project
 from consultations.services import participating_communes, residents_of_age, years_before
+from urncrypto import DiscreteLog, UrnCryptoError, totals_decrypt
 
+from . import commissioners
 from . import urn as sealing
 from .eligibility import voting_day
 from .models import (
@@ -41,102 +41,58 @@ from .models import (
 
 @dataclass
 class OpenedUrn:
-    choices: Counter  # (commune id, project id) → ballots
-    urn: Counter  # commune id → sealed ballots
-    unopened: Counter  # commune id → ballots that did not open with the key
+    """The online part of the count, per commune: what the decrypted sums say."""
+
+    choices: Counter  # (commune id, project id) → online votes
+    urn: Counter  # commune id → ballots in the urn
+    unopened: Counter  # commune id → ballots whose commune's sum did not decrypt
 
 
-def _conninfo() -> str:
-    db = connection.settings_dict
-    params = {
-        "dbname": db["NAME"],
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "host": db.get("HOST") or None,
-        "port": str(db["PORT"]) if db.get("PORT") else None,
-    }
-    return make_conninfo(**{k: v for k, v in params.items() if v})
-
-
-def _page_ranges(parts: int) -> list[tuple[int, int | None]]:
-    """The urn table's pages cut into ``parts`` ranges: (first page, first page of the next)."""
-    pages = _urn_pages()
-    cuts = [pages * part // parts for part in range(parts)]
-    return [(cut, cuts[i + 1] if i + 1 < parts else None) for i, cut in enumerate(cuts)]
-
-
-def _open_in_workers(consultation_id, public_key, private_key, parts: int, meanwhile=None):
-    job = {
-        "conninfo": _conninfo(),
-        "consultation": consultation_id,
-        "public_key": public_key.hex(),
-        "private_key": private_key.hex(),
-    }
-    ranges = _page_ranges(parts)
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "voting.urn_worker"],
-            cwd=settings.BASE_DIR,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+def urn_ballots(consultation_id: int) -> Counter:
+    return Counter(
+        dict(
+            SealedBallot.objects.filter(consultation_id=consultation_id)
+            .values_list("commune_id")
+            .annotate(n=Tally("receipt"))
+            .values_list("commune_id", "n")
+            .order_by()
         )
-        for _part in range(parts)
-    ]
-    for (first_page, last_page), worker in zip(ranges, workers, strict=True):
-        part = {**job, "first_page": first_page, "last_page": last_page}
-        worker.stdin.write(json.dumps(part) + "\n")
-        worker.stdin.close()
-    # The parent's own reads overlap the workers' opening instead of following it.
-    alongside = meanwhile() if meanwhile is not None else None
-    opened = OpenedUrn(Counter(), Counter(), Counter())
-    for worker in workers:
-        with worker.stdout:
-            output = worker.stdout.read()
-        if worker.wait() != 0:
-            raise RuntimeError(f"an urn worker failed with exit code {worker.returncode}")
-        result = json.loads(output)
-        for commune_id, project_id, n in result["choices"]:
-            opened.choices[commune_id, project_id] += n
-        opened.urn.update(dict(result["urn"]))
-        opened.unopened.update(dict(result["unopened"]))
-    return opened, alongside
+    )
 
 
-def _open_here(consultation_id, public_key, private_key) -> OpenedUrn:
-    unseal = sealing.Opener(public_key, private_key)
-    opened = OpenedUrn(Counter(), Counter(), Counter())
-    ballots = SealedBallot.objects.filter(consultation_id=consultation_id)
-    for commune_id, sealed in ballots.values_list("commune_id", "sealed").iterator(2000):
-        opened.urn[commune_id] += 1
-        project_id = unseal(bytes(sealed))
-        if project_id is None:
-            opened.unopened[commune_id] += 1
-        else:
-            opened.choices[commune_id, project_id] += 1
-    return opened
-
-
-# Below this many pages of urn (some 20,000 ballots), worker processes cost more than they save.
-PARALLEL_FROM_PAGES = 300
-
-
-def _urn_pages() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_relation_size(%s) / current_setting('block_size')::int",
-            [SealedBallot._meta.db_table],
-        )
-        return cursor.fetchone()[0]
-
-
-def urn_open_all(consultation: Consultation, private_key: bytes, meanwhile):
-    """Open every ballot of the round; run ``meanwhile`` alongside. (opened urn, its result)"""
-    public_key = bytes(consultation.urn.public_key)
-    parts = max(1, settings.URN_COUNT_WORKERS)
-    if connection.vendor == "postgresql" and parts > 1 and _urn_pages() >= PARALLEL_FROM_PAGES:
-        return _open_in_workers(consultation.pk, public_key, private_key, parts, meanwhile)
-    return _open_here(consultation.pk, public_key, private_key), meanwhile()
+def online_totals(consultation: Consultation) -> tuple[OpenedUrn | None, str]:
+    """The online votes per commune and project, decrypted from the commune sums with k checked
+    partial decryptions each; or (None, why not yet)."""
+    urn = consultation.urn
+    needed = urn.shares_needed or 1
+    if not urn.shares_needed:
+        missing = commissioners.server_partials(consultation.pk)
+        if missing:
+            return None, missing
+    status = commissioners.decryption_status(consultation.pk, urn.shares_needed)
+    if not status.ready:
+        return None, _(
+            "%(complete)d of the %(needed)d commissioners needed have decrypted every commune's "
+            "sum."
+        ) % {"complete": status.complete, "needed": needed}
+    partials = commissioners.partials_of(consultation.pk)
+    opened = OpenedUrn(Counter(), urn_ballots(consultation.pk), Counter())
+    dlog = DiscreteLog()
+    for commune_id, summed in commissioners.sums_of(consultation.pk).items():
+        try:
+            totals = totals_decrypt(
+                summed=summed,
+                partials=partials.get(commune_id, []),
+                threshold=needed,
+                dlog=dlog,
+                bound=max(summed.ballots, opened.urn[commune_id]),
+            )
+        except UrnCryptoError:
+            opened.unopened[commune_id] = opened.urn[commune_id]
+            continue
+        for project_id, n in totals.items():
+            opened.choices[commune_id, project_id] = n
+    return opened, ""
 
 
 @dataclass(frozen=True)
@@ -239,45 +195,21 @@ def consultation_count(*, consultation_id: int, now=None) -> Count | None:
             raise ValidationError(
                 _("Only a round in the counting phase can be counted."), code="wrong_phase"
             )
-        private_key, missing = _private_key(consultation)
-        if private_key is None:
+        opened, missing = online_totals(consultation)
+        if opened is None:
             count, _created = Count.objects.update_or_create(
                 consultation=consultation,
                 defaults={"status": Count.Status.WAITING_FOR_KEY, "problems": [missing]},
             )
             return count
-        opened, known = urn_open_all(
-            consultation, private_key, meanwhile=lambda: _known_totals(consultation)
-        )
         count = _store_results(
-            consultation, opened, known, now=now, seconds=time.monotonic() - started
+            consultation,
+            opened,
+            _known_totals(consultation),
+            now=now,
+            seconds=time.monotonic() - started,
         )
-    if consultation.urn.shares_needed:
-        sealing.shares_forget(consultation.pk, consultation.urn.shares_total)
     return count
-
-
-def _private_key(consultation) -> tuple[bytes | None, str]:
-    """The urn's private key, from its file or from enough commissioners' shares; else why not."""
-    urn = consultation.urn
-    if not urn.shares_needed:
-        key = sealing.private_key_load(consultation.pk)
-        if key is None:
-            return None, _("The urn's private key is not in the key folder on this server.")
-        return key, ""
-    shares = sealing.shares_kept(consultation.pk, urn.shares_total)
-    if len(shares) < urn.shares_needed:
-        return None, _(
-            "%(entered)d of the %(needed)d commissioners' shares needed have been entered."
-        ) % {"entered": len(shares), "needed": urn.shares_needed}
-    key = sealing.shares_combine(shares)
-    if sealing.public_key_of(key) != bytes(urn.public_key):
-        sealing.shares_forget(consultation.pk, urn.shares_total)
-        return None, _(
-            "The shares entered do not rebuild the urn's key (one belongs to another round or "
-            "was altered): they were discarded; enter them again."
-        )
-    return key, ""
 
 
 @dataclass
@@ -446,9 +378,7 @@ def _commune_result(
             "Commune %(id)d: %(book)d in the voting book, %(urn)d in the urn, %(counted)d counted."
         ) % {"id": commune_id, "book": result.voting_book, "urn": result.urn, "counted": counted}
         if online.unopened:
-            problem += " " + _("%(n)d sealed ballot(s) did not open with the round's key.") % {
-                "n": online.unopened
-            }
+            problem += " " + _("The commune's summed ballots did not decrypt to a number of votes.")
     minimum = consultation.min_turnout_percent
     turnout = result.turnout_percent
     if minimum is not None and (turnout is None or turnout < float(minimum)):

@@ -1,11 +1,13 @@
 """Who voted and what was chosen, kept apart (DESIGN.md §4, "Ballot secrecy").
 
-The voting book says who voted (person, round, commune, channel, when). The urn holds sealed
-ballots: the commune and the choice sealed to the round's public key, keyed by the ballot's hash
-(the voter's receipt). An urn row has no serial id and no timestamp, so neither an id nor a time
-can join it to a voting-book row, and without the round's private key (which never enters the
-database) the sealed bytes say nothing about the choice. Counting opens them in memory and stores
-only totals per project.
+The voting book says who voted (person, round, commune, channel, when). The urn holds encrypted
+ballots (``urncrypto``): one encryption per project of the commune's ballot, with proofs that it
+is a vote for exactly one, keyed by the ballot's hash (the voter's receipt). An urn row has no
+serial id and no timestamp, so neither an id nor a time can join it to a voting-book row, and
+when voting closes the urn is rewritten into fresh rows in receipt order
+(``voting.closing``), which removes the link the rows' storage order and transaction ids gave
+during voting. The count never opens a ballot: it decrypts only each commune's sums, with the
+commissioners' partial decryptions (the round's key is never whole anywhere).
 """
 
 from django.conf import settings
@@ -15,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Urn(models.Model):
-    """The round's urn: its public key, made when voting opens, and the published lot seed."""
+    """The round's urn, made when voting opens: the commissioners' public key and the lot seed."""
 
     consultation = models.OneToOneField(
         "consultations.Consultation",
@@ -23,13 +25,22 @@ class Urn(models.Model):
         related_name="urn",
         verbose_name=_("consultation"),
     )
+    # The key's fingerprint (urncrypto.RoundKey.fingerprint), printed for commissioners to compare.
     public_key = models.BinaryField(_("public key"), max_length=32)
+    # urncrypto.dkg.PublicResult as JSON: the key (a point per ballot slot), the threshold, each
+    # commissioner's verification key and the dealers who counted. Public: nothing in it decrypts.
+    key = models.JSONField(_("round key"), default=dict)
+    # The key generation's public transcript (ceremony and contributions), for the open data.
+    key_generation = models.JSONField(_("key generation"), default=dict, blank=True)
     # Drawn and shown to everyone before the first vote, so any tie can be recomputed by anyone.
     lot_seed = models.CharField(_("lot seed"), max_length=64)
-    # 0: the private key is a file outside the database; k > 0: k of the commissioners' shares.
+    # 0: one key share held by the server (the demo's and tests' 1 of 1); k > 0: k of the n
+    # commissioners' partial decryptions.
     shares_needed = models.PositiveSmallIntegerField(_("commissioners' shares needed"), default=0)
     shares_total = models.PositiveSmallIntegerField(_("commissioners' shares made"), default=0)
     created_at = models.DateTimeField(_("created at"))
+    # When voting closed the urn was rewritten (fresh rows in receipt order, subtotals summed).
+    rewritten_at = models.DateTimeField(_("urn rewritten at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("urn")
@@ -127,10 +138,10 @@ class VotingBookEntry(models.Model):
 
 
 class SealedBallot(models.Model):
-    """One ballot in the urn: the commune, and the choice sealed to the round's public key."""
+    """One ballot in the urn: the commune, and the ballot encrypted to the round's key."""
 
-    # BLAKE2b-128 of ``sealed``, base32: the voter's receipt. Also the key, so the table has no
-    # serial id that would follow the voting book's order.
+    # BLAKE2b-128 of the ballot's canonical bytes, base32: the voter's receipt. Also the key, so
+    # the table has no serial id that would follow the voting book's order.
     receipt = models.CharField(_("receipt"), max_length=26, primary_key=True)
     # Both read through the (consultation, commune) index below; indexes of their own would be
     # two more writes on every vote.
@@ -148,7 +159,9 @@ class SealedBallot(models.Model):
         verbose_name=_("commune"),
         db_index=False,
     )
-    sealed = models.BinaryField(_("sealed choice"))
+    # urncrypto.Ballot.payload_bytes: the encryptions and proofs (the context is the columns
+    # above and the commune's projects).
+    sealed = models.BinaryField(_("encrypted ballot"))
 
     class Meta:
         verbose_name = _("sealed ballot")
@@ -159,11 +172,158 @@ class SealedBallot(models.Model):
         return self.receipt
 
 
+class UrnShard(models.Model):
+    """A running sum of some of a commune's ballots during voting: each vote adds its ballot into
+    one of the commune's ``SHARDS`` rows, drawn at random, in its own transaction, so the count
+    adds a few rows instead of millions of ballots. No time and no number of ballots: each version
+    of a row differs from the last by one ballot, which is why the rows are emptied when voting
+    closes (the close-of-voting rewrite) and never decrypted: only a commune's whole sum is."""
+
+    SHARDS = 4
+
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("consultation"),
+        db_index=False,
+    )
+    commune = models.ForeignKey(
+        "communes.Commune",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("commune"),
+        db_index=False,
+    )
+    shard = models.PositiveSmallIntegerField(_("shard"))
+    c1 = models.BinaryField(_("sum of the first parts"), max_length=32)
+    c2 = models.BinaryField(_("sums per project"))
+
+    class Meta:
+        verbose_name = _("urn subtotal")
+        verbose_name_plural = _("urn subtotals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "commune", "shard"], name="urn_shard_unique"
+            ),
+            models.CheckConstraint(condition=Q(shard__lt=4), name="urn_shard_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_id} · {self.commune_id} · {self.shard}"
+
+
+class CommuneSum(models.Model):
+    """A commune's ballots added up, written when voting closes: what the commissioners decrypt
+    (each commune once) and what the open data publishes for anyone to re-add and compare."""
+
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("consultation"),
+        db_index=False,
+    )
+    commune = models.ForeignKey(
+        "communes.Commune", on_delete=models.PROTECT, related_name="+", verbose_name=_("commune")
+    )
+    # The commune's projects on the ballot, ascending ids: the ballots' context.
+    projects = models.JSONField(_("projects"))
+    ballots = models.PositiveIntegerField(_("ballots added"))
+    c1 = models.BinaryField(_("sum of the first parts"), max_length=32)
+    c2 = models.BinaryField(_("sums per project"))
+
+    class Meta:
+        verbose_name = _("commune's summed ballots")
+        verbose_name_plural = _("communes' summed ballots")
+        constraints = [
+            models.UniqueConstraint(fields=["consultation", "commune"], name="commune_sum_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_id} · {self.commune_id}"
+
+
+class Commissioner(models.Model):
+    """An electoral commissioner of a round: the index they hold in the key generation, their
+    public keys, and their contribution to the round's key. Nothing here is secret."""
+
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="commissioners",
+        verbose_name=_("consultation"),
+    )
+    index = models.PositiveSmallIntegerField(_("number"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="commissioner_seats",
+        verbose_name=_("person"),
+    )
+    # urncrypto.dkg.CommissionerKey: where shares are sealed to, and the key that signs.
+    keys = models.JSONField(_("public keys"), null=True, blank=True)
+    # urncrypto.dkg.Contribution: commitments, proofs, and a sealed share for everyone.
+    contribution = models.JSONField(_("contribution"), null=True, blank=True)
+    appointed_at = models.DateTimeField(_("appointed at"))
+
+    class Meta:
+        verbose_name = _("electoral commissioner")
+        verbose_name_plural = _("electoral commissioners")
+        ordering = ["consultation", "index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "index"], name="commissioner_index_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["consultation", "user"], name="commissioner_person_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(index__gte=1, index__lte=255), name="commissioner_index_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.consultation} · {self.index}"
+
+
+class PartialDecryption(models.Model):
+    """One commissioner's partial decryption of one commune's sum, checked (its proofs hold
+    against their verification key) before it was stored. Public: k of them give the commune's
+    totals and nothing else."""
+
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("consultation"),
+        db_index=False,
+    )
+    commune = models.ForeignKey(
+        "communes.Commune", on_delete=models.PROTECT, related_name="+", verbose_name=_("commune")
+    )
+    index = models.PositiveSmallIntegerField(_("commissioner"))
+    # urncrypto.PartialDecryption as JSON.
+    data = models.JSONField(_("partial decryption"))
+
+    class Meta:
+        verbose_name = _("partial decryption")
+        verbose_name_plural = _("partial decryptions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "commune", "index"], name="partial_decryption_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_id} · {self.commune_id} · {self.index}"
+
+
 class Count(models.Model):
     """The count of a round: done once the urn has been opened and the totals agree."""
 
     class Status(models.TextChoices):
-        WAITING_FOR_KEY = "waiting_for_key", _("Waiting for the urn's private key")
+        WAITING_FOR_KEY = "waiting_for_key", _("Waiting for the commissioners' partial decryptions")
         DONE = "done", _("Counted")
         DISCREPANCY = "discrepancy", _("Totals do not agree")
 

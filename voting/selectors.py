@@ -22,10 +22,11 @@ from django.shortcuts import get_object_or_404
 
 from communes.models import Commune, Municipality, State
 from consultations.models import Consultation, Exclusion, PhaseTransition, Project
-from consultations.selectors import published_rounds
+from consultations.selectors import participating_communes, published_rounds
 from replica import public_read, public_stream
+from urncrypto import BallotContext
 
-from . import urn as sealing
+from .commissioners import decryption_status
 from .models import (
     BookConflict,
     CommuneResult,
@@ -731,20 +732,36 @@ def urn_receipts(*, consultation, commune):
     )
 
 
+def ballot_contexts(consultation: Consultation) -> dict[int, BallotContext]:
+    """Commune id → its ballot's context (the round, the commune, its projects in id order), for
+    every commune taking part (two or more approved projects)."""
+    projects: dict[int, list[int]] = {}
+    for commune_id, project_id in Project.objects.filter(
+        consultation=consultation,
+        status=Project.Status.APPROVED,
+        commune__in=participating_communes(consultation),
+    ).values_list("commune_id", "pk"):
+        projects.setdefault(commune_id, []).append(project_id)
+    return {
+        commune_id: BallotContext.of(consultation.pk, commune_id, ids)
+        for commune_id, ids in projects.items()
+    }
+
+
 @dataclass(frozen=True)
-class KeyShares:
+class DecryptionProgress:
     needed: int
     total: int
-    entered: int
+    complete: int  # commissioners who have decrypted every commune's sum
 
 
-def key_shares_status(*, consultation) -> KeyShares | None:
-    """For a round whose urn key is split among commissioners: how many shares are in."""
+def decryption_progress(*, consultation) -> DecryptionProgress | None:
+    """For a round with commissioners whose urn has been summed: how far their decryption is."""
     urn = Urn.objects.filter(consultation=consultation).first()
-    if urn is None or not urn.shares_needed:
+    if urn is None or not urn.shares_needed or urn.rewritten_at is None:
         return None
-    entered = len(sealing.shares_kept(consultation.pk, urn.shares_total))
-    return KeyShares(urn.shares_needed, urn.shares_total, entered)
+    status = decryption_status(consultation.pk, urn.shares_needed)
+    return DecryptionProgress(urn.shares_needed, urn.shares_total, status.complete)
 
 
 # pk → (expires at, round). A round in voting is read at most every few seconds per process:

@@ -14,96 +14,88 @@ import random
 from dataclasses import dataclass
 
 import psycopg
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 import audit
-from accounts import permissions
 from consultations.models import Consultation, Project
 from consultations.services import refuse
+from urncrypto import ballot_encrypt, group
 
-from . import eligibility
+from . import commissioners, eligibility
 from . import urn as sealing
 from .eligibility import ONLINE
-from .models import SealedBallot, Urn, VotingBookEntry
+from .models import SealedBallot, Urn, UrnShard, VotingBookEntry
+from .selectors import ballot_contexts
 
 
 def urn_open(*, consultation: Consultation, now: datetime.datetime) -> Urn:
-    """Make the round's key pair and lot seed as voting opens (inside that transition).
-
-    The private key goes to a file outside the database, or as k-of-n shares to one file per
-    commissioner, before the urn row is committed, so no ballot can ever be sealed to a key that
-    was not kept.
-    """
+    """Make the round's urn as voting opens (inside that transition): its key, from the
+    commissioners' key generation (k of n, every contribution in), or for a round without
+    commissioners from the server's own 1-of-1 key generation, which production refuses unless
+    an admin recorded why (``Consultation.single_key_reason``); its lot seed; and each taking
+    part commune's empty running sums. The key is never whole anywhere: only its public result
+    is stored."""
     existing = Urn.objects.filter(consultation=consultation).first()
     if existing is not None:
         return existing
-    public_key, private_key = sealing.keypair()
     needed, total = consultation.key_shares_needed, consultation.key_shares_total
     if needed:
-        shares = sealing.shares_split(consultation.pk, private_key, needed, total)
-        sealing.share_files_store(consultation.pk, shares)
+        result, transcript = commissioners.key_generation_result(consultation)
     else:
-        sealing.private_key_store(consultation.pk, private_key)
+        if not settings.URN_SINGLE_KEY_ALLOWED and not consultation.single_key_reason.strip():
+            refuse(
+                _(
+                    "This round has no electoral commissioners, so the server alone would hold "
+                    "its key: set k of n commissioners (k of at least 2) or record why not."
+                ),
+                "single_key",
+            )
+        result = sealing.server_key_generation(consultation.pk, consultation.max_options)
+        transcript = {}
     urn = Urn.objects.create(
         consultation=consultation,
-        public_key=public_key,
+        public_key=result.key.fingerprint,
+        key=result.to_json(),
+        key_generation=transcript,
         lot_seed=sealing.lot_seed(),
         shares_needed=needed,
         shares_total=total,
         created_at=now,
     )
+    shards_create(consultation)
     audit.record(
         actor=None,
         action="urn.open",
         obj=consultation,
         after={
-            "public_key": public_key.hex(),
+            "key_fingerprint": group.b64(result.key.fingerprint),
             "lot_seed": urn.lot_seed,
-            "shares": f"{needed} of {total}" if needed else "key file",
+            "commissioners": f"{needed} of {total}" if needed else "server 1 of 1",
+            "single_key_reason": consultation.single_key_reason if not needed else "",
         },
     )
     return urn
 
 
-SHARE_REFUSALS = {
-    "format": gettext_lazy(
-        "That is not a share: it looks like R12-3-5-… with 64 letters and digits, then 4 more."
-    ),
-    "checksum": gettext_lazy(
-        "That share has a typing mistake: its last four characters do not match."
-    ),
-    "round": gettext_lazy("That share belongs to another round."),
-}
-
-
-def urn_share_add(*, consultation: Consultation, text: str, by) -> int:
-    """A commissioner's share of the urn's key, typed in for the count. Returns how many are in
-    (once enough are, cycle.services starts the count). The share itself is never written to the
-    database."""
-    permissions.require(by, "consultations.manage_cycle", consultation)
-    urn = Urn.objects.filter(consultation=consultation).first()
-    if consultation.phase != Consultation.Phase.COUNTING or urn is None or not urn.shares_needed:
-        refuse(_("This round's count does not wait for commissioners' shares."), "no_shares")
-    try:
-        index, data = sealing.share_parse(consultation.pk, text)
-    except sealing.ShareError as error:
-        refuse(str(SHARE_REFUSALS[str(error)]), f"share_{error}")
-    if not 1 <= index <= urn.shares_total:
-        refuse(str(SHARE_REFUSALS["format"]), "share_format")
-    if not sealing.share_keep(consultation.pk, index, data):
-        refuse(_("Share %(index)d has already been entered.") % {"index": index}, "share_repeated")
-    entered = len(sealing.shares_kept(consultation.pk, urn.shares_total))
-    audit.record(
-        actor=by,
-        action="urn.share_entered",
-        obj=consultation,
-        after={"share": index, "entered": entered, "needed": urn.shares_needed},
-    )
-    return entered
+def shards_create(consultation: Consultation) -> int:
+    """Each commune's empty running sums, written as voting opens, so a vote only updates."""
+    rows = [
+        UrnShard(
+            consultation=consultation,
+            commune_id=commune_id,
+            shard=shard,
+            c1=group.IDENTITY,
+            c2=group.IDENTITY * len(context.projects),
+        )
+        for commune_id, context in ballot_contexts(consultation).items()
+        for shard in range(UrnShard.SHARDS)
+    ]
+    UrnShard.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -162,6 +154,43 @@ def ballot(*, consultation: Consultation, commune_id: int) -> list[Project]:
             cache.set(key, projects, BALLOT_CACHE_SECONDS)
     random.SystemRandom().shuffle(projects)
     return projects
+
+
+class Cast:
+    """One vote being written: the round, the time, the encrypted ballot and the running sum it
+    goes into (one of its commune's, drawn at random)."""
+
+    def __init__(self, consultation, now, ballot):
+        self.consultation, self.now, self.ballot = consultation, now, ballot
+        self.receipt = ballot.receipt
+        self.payload = ballot.payload_bytes()
+        self.shard = random.SystemRandom().randrange(UrnShard.SHARDS)
+
+
+_SHARD_READ = (
+    "SELECT c1, c2 FROM {shards} WHERE consultation_id = %s AND commune_id = %s AND shard = %s"
+)
+_SHARD_WRITE = (
+    "UPDATE {shards} SET c1 = %s, c2 = %s "
+    "WHERE consultation_id = %s AND commune_id = %s AND shard = %s"
+)
+
+
+def _shard_add(cursor, cast: Cast, *, prepare: bool | None = None) -> None:
+    """Add the ballot into its running sum: read locked, 8 additions here, written back (the
+    vote's own transaction, so the sum and the urn never disagree)."""
+    ballot, shards = cast.ballot, UrnShard._meta.db_table
+    where = [cast.consultation.pk, ballot.context.commune_id, cast.shard]
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    kwargs = {} if prepare is None else {"prepare": prepare}
+    cursor.execute(_SHARD_READ.format(shards=shards) + lock, where, **kwargs)
+    c1, c2 = cursor.fetchone()
+    c1 = group.add(bytes(c1), ballot.c1)
+    c2 = bytes(c2)
+    summed = b"".join(
+        group.add(c2[32 * s : 32 * (s + 1)], point) for s, point in enumerate(ballot.c2)
+    )
+    cursor.execute(_SHARD_WRITE.format(shards=shards), [c1, summed, *where], **kwargs)
 
 
 _CAST = """
@@ -226,8 +255,9 @@ def _cast_checked(max_age: bool) -> str:
     )
 
 
-def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed) -> bool:
+def _cast_in_one_statement(cast: Cast, user, project_id) -> bool:
     connection.ensure_connection()
+    consultation = cast.consultation
     # Prepared once per connection: planning this join took longer than running it (EXPLAIN
     # ANALYZE: ~1.9 ms against ~0.7 ms), and it is the busiest write of the day. Django's cursors
     # bind on the client and never prepare, so this statement gets a psycopg cursor of its own.
@@ -235,7 +265,12 @@ def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed)
     # is None and nothing is prepared: the next statement may reach another server connection.
     # Django's error wrapper: a dropped connection marks it unusable, so it is closed when the
     # request ends instead of failing every later request of this thread.
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    prepare = connection.connection.prepare_threshold is not None
+    with (
+        transaction.atomic(),
+        connection.wrap_database_errors,
+        psycopg.Cursor(connection.connection) as cursor,
+    ):
         cursor.execute(
             _cast_checked(consultation.max_age is not None),
             {
@@ -243,58 +278,99 @@ def _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed)
                 "user": user.pk,
                 "voting": Consultation.Phase.VOTING.value,
                 "online": ONLINE,
-                "now": now,
-                "receipt": receipt,
-                "sealed": sealed,
+                "now": cast.now,
+                "receipt": cast.receipt,
+                "sealed": cast.payload,
             },
-            prepare=connection.connection.prepare_threshold is not None,
+            prepare=prepare,
         )
-        return cursor.fetchone() is not None
+        if cursor.fetchone() is None:
+            return False
+        _shard_add(cursor, cast, prepare=prepare)
+    return True
+
+
+@dataclass(frozen=True)
+class Ballots:
+    """A round's ballots as the vote needs them: each project's commune and each commune's
+    context. Frozen once voting opens, so kept per process and urn key."""
+
+    commune_of: dict[int, int]
+    contexts: dict  # commune id → urncrypto.BallotContext
+
+
+_BALLOTS: dict[bytes, Ballots] = {}
+
+
+def ballots_of(consultation: Consultation) -> Ballots:
+    fingerprint = bytes(consultation.urn.public_key)
+    kept = _BALLOTS.get(fingerprint)
+    if kept is None:
+        contexts = ballot_contexts(consultation)
+        commune_of = {p: c for c, context in contexts.items() for p in context.projects}
+        kept = _BALLOTS[fingerprint] = Ballots(commune_of, contexts)
+    return kept
 
 
 def vote_cast(*, consultation: Consultation, user, project_id: int, now=None) -> str:
-    """Cast a person's online vote; returns the receipt. Refusals raise ValidationError."""
+    """Cast a person's online vote; returns the receipt. Refusals raise ValidationError.
+
+    The ballot is encrypted before the transaction (from this process's pool of precomputed
+    ballots); the transaction writes the voting-book row, the ballot, and adds the ballot into
+    one of its commune's running sums, or nothing."""
     now = now or timezone.now()
     eligibility.refuse_outside_window(consultation, now, ONLINE)
-    if not 0 < project_id < 2**63:
-        # No project has this id, and neither the sealed ballot nor a bigint column can hold it.
+    commune_id = ballots_of(consultation).commune_of.get(project_id)
+    if commune_id is None:
+        # Not on any ballot of the round: say why in the voter's words (their own conditions
+        # first), and refuse it as not on their ballot if they meet them all.
+        if 0 < project_id < 2**63:
+            voter_check(consultation=consultation, user=user, now=now, project_id=project_id)
         eligibility.refuse(eligibility.NOT_ON_BALLOT, ONLINE)
-    receipt, sealed = sealing.seal(bytes(consultation.urn.public_key), project_id)
+    key = sealing.round_key(consultation.urn)
+    context = ballots_of(consultation).contexts[commune_id]
+    ballot = ballot_encrypt(
+        key=key,
+        context=context,
+        choice=project_id,
+        precomputed=sealing.precomputation_take(key, len(context.projects)),
+    )
+    cast = Cast(consultation, now, ballot)
     postgresql = connection.vendor == "postgresql"
-    if postgresql and _cast_in_one_statement(consultation, user, project_id, now, receipt, sealed):
-        return receipt
+    if postgresql and _cast_in_one_statement(cast, user, project_id):
+        return cast.receipt
     # Nothing written (or the embedded database): find out why, in the voter's words.
     voter = voter_check(consultation=consultation, user=user, now=now, project_id=project_id)
-    if postgresql:
-        written = _cast_known_voter(consultation, voter, now, receipt, sealed)
-    else:
-        written = _cast_portably(consultation, voter, now, receipt, sealed)
+    written = _cast_known_voter(cast, voter) if postgresql else _cast_portably(cast, voter)
     if not written:
         # Another tab or device got there first, or the round closed meanwhile.
         consultation.refresh_from_db(fields=["phase"])
         eligibility.refuse_outside_window(consultation, now, ONLINE)
         eligibility.refuse(eligibility.ALREADY_VOTED, ONLINE)
-    return receipt
+    return cast.receipt
 
 
-def _cast_known_voter(consultation, voter, now, receipt, sealed) -> bool:
+def _cast_known_voter(cast: Cast, voter) -> bool:
     """The vote of a person voter_check has just passed (the rare path after the one statement
     wrote nothing: a vote racing this one, or the round closing)."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             _CAST.format(**_tables()),
             {
                 "voting": Consultation.Phase.VOTING.value,
                 "online": ONLINE,
-                "consultation": consultation.pk,
+                "consultation": cast.consultation.pk,
                 "resident": voter.resident_id,
                 "commune": voter.commune_id,
-                "now": now,
-                "receipt": receipt,
-                "sealed": sealed,
+                "now": cast.now,
+                "receipt": cast.receipt,
+                "sealed": cast.payload,
             },
         )
-        return cursor.fetchone() is not None
+        if cursor.fetchone() is None:
+            return False
+        _shard_add(cursor, cast)
+    return True
 
 
 # The embedded database (SQLite) has no data-modifying WITH: the same write in two statements,
@@ -315,20 +391,20 @@ VALUES (%(receipt)s, %(consultation)s, %(commune)s, %(sealed)s)
 """
 
 
-def _cast_portably(consultation, voter, now, receipt, sealed) -> bool:
+def _cast_portably(cast: Cast, voter) -> bool:
     """The same write on the embedded database: the voting-book row unless the person is in it
-    already or the round has left voting, and only then the sealed ballot."""
+    already or the round has left voting, then the ballot and its running sum."""
     tables = _tables()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             _CAST_BOOK_SQLITE.format(**tables),
             {
-                "consultation": consultation.pk,
+                "consultation": cast.consultation.pk,
                 "voting": Consultation.Phase.VOTING.value,
                 "resident": voter.resident_id,
                 "commune": voter.commune_id,
                 "online": VotingBookEntry.Channel.ONLINE.value,
-                "now": connection.ops.adapt_datetimefield_value(now),
+                "now": connection.ops.adapt_datetimefield_value(cast.now),
             },
         )
         if cursor.fetchone() is None:
@@ -336,10 +412,11 @@ def _cast_portably(consultation, voter, now, receipt, sealed) -> bool:
         cursor.execute(
             _CAST_URN_SQLITE.format(**tables),
             {
-                "receipt": receipt,
-                "consultation": consultation.pk,
+                "receipt": cast.receipt,
+                "consultation": cast.consultation.pk,
                 "commune": voter.commune_id,
-                "sealed": sealed,
+                "sealed": cast.payload,
             },
         )
+        _shard_add(cursor, cast)
     return True

@@ -1,80 +1,35 @@
-"""The sealed urn's cryptography and the private key's home outside the database.
+"""The urn's key as the app holds it, the ballots' context, and making a ballot at the vote.
 
-A ballot's plaintext is the project id and eight random bytes, fixed length, so its size says
-nothing; it is sealed with libsodium's sealed box (an ephemeral X25519 key per ballot), so two
-ballots for the same project look unrelated. The receipt is BLAKE2b-128 of the sealed bytes in
-base32: anyone holding it can find the ballot in the published urn, and no one can tell from it
-what was chosen.
+The cryptography is ``urncrypto`` (see its README: the scheme, its proofs and its threat model).
+This module is what the app adds around it:
+
+- the round's key comes from its commissioners' key generation (``voting.commissioners``), or,
+  for a round with no commissioners (the demo's and the tests' 1 of 1), from a key generation
+  the server runs alone, keeping the only key share in a file outside the database;
+- a ballot's context is the round, the commune and the commune's projects on the ballot;
+- each process keeps a pool of precomputed ballots per ballot length, so a vote spends about
+  0.5 ms of CPU on cryptography instead of 4 (the rest is done while the process is idle).
 """
 
-import base64
 import hashlib
+import json
 import os
 import secrets
-import struct
+import threading
+import time
+from collections import defaultdict, deque
 from pathlib import Path
 
-from Crypto.Protocol.SecretSharing import Shamir
 from django.conf import settings
-from django.core.cache import cache
-from nacl import bindings
-from nacl._sodium import ffi, lib  # the binding PyNaCl itself wraps; see Opener
 
-PLAINTEXT = struct.Struct(">QQ")  # project id, random filler
-
-
-def keypair() -> tuple[bytes, bytes]:
-    """A new (public, private) X25519 key pair for a round's urn."""
-    return bindings.crypto_box_keypair()
+from urncrypto import BallotPrecomputation, KeyShare, RoundKey, ballot_precompute, dkg
 
 
 def lot_seed() -> str:
     return secrets.token_hex(32)
 
 
-def receipt_of(sealed: bytes) -> str:
-    digest = hashlib.blake2b(sealed, digest_size=16).digest()
-    return base64.b32encode(digest).decode().rstrip("=")
-
-
-def seal(public_key: bytes, project_id: int) -> tuple[str, bytes]:
-    """Seal a choice to the urn's public key: (receipt, sealed bytes)."""
-    plaintext = PLAINTEXT.pack(project_id, secrets.randbits(64))
-    sealed = bindings.crypto_box_seal(plaintext, public_key)
-    return receipt_of(sealed), sealed
-
-
-class Opener:
-    """Opens sealed ballots with one key pair, as the count does millions of times.
-
-    It calls libsodium through the binding PyNaCl is built on, with one output buffer, because
-    PyNaCl's per-call checks and allocations cost 2.4 µs a ballot beside the 31 µs of the X25519
-    exchange itself: 8 s of a national count (bench/count.py).
-    """
-
-    def __init__(self, public_key: bytes, private_key: bytes):
-        self.public_key, self.private_key = bytes(public_key), bytes(private_key)
-        self.size = PLAINTEXT.size + bindings.crypto_box_SEALBYTES
-        self.plaintext = ffi.new("unsigned char[]", PLAINTEXT.size)
-
-    def __call__(self, sealed: bytes) -> int | None:
-        """The project id inside a sealed ballot, or None when it does not open with this key."""
-        if len(sealed) != self.size:
-            return None
-        opened = lib.crypto_box_seal_open(
-            self.plaintext, sealed, len(sealed), self.public_key, self.private_key
-        )
-        if opened != 0:
-            return None
-        return PLAINTEXT.unpack(ffi.buffer(self.plaintext))[0]
-
-
-def unseal(sealed: bytes, public_key: bytes, private_key: bytes) -> int | None:
-    """The project id inside a sealed ballot, or None when it does not open with this key."""
-    return Opener(public_key, private_key)(bytes(sealed))
-
-
-def lot_key(seed: str, project_id: int) -> str:
+def lot_key(seed: str, project_id) -> str:
     """The lot that breaks a tie: SHA-256 of "<seed>:<project id>" in hex, lowest first."""
     return hashlib.sha256(f"{seed}:{project_id}".encode()).hexdigest()
 
@@ -89,121 +44,134 @@ def format_receipt(receipt: str) -> str:
     return "-".join(receipt[i : i + 4] for i in range(0, len(receipt), 4))
 
 
-# The private key ---------------------------------------------------------------------------
+# The server's own key share (a round without commissioners) --------------------------------
 
 
 def key_dir() -> Path:
     return Path(settings.URN_KEY_DIR)
 
 
-def private_key_path(consultation_id: int) -> Path:
-    return key_dir() / f"round-{consultation_id}.key"
+def server_share_path(consultation_id: int) -> Path:
+    return key_dir() / f"round-{consultation_id}.share.json"
 
 
-def private_key_store(consultation_id: int, private_key: bytes) -> Path:
-    """Write the private key where only this system user can read it; never in the database."""
-    path = private_key_path(consultation_id)
+def server_key_generation(consultation_id: int, slots: int) -> dkg.PublicResult:
+    """The key generation of a round without commissioners: the server is commissioner 1 of 1.
+    Its key share goes to a file only this system user can read, never the database; the
+    returned public result is what the urn keeps."""
+    me = dkg.commissioner_keygen(1)
+    ceremony = dkg.Ceremony(consultation_id, 1, slots, (me.public(),))
+    contribution, _dealer_secret = dkg.contribution_make(ceremony, me)
+    share, result = dkg.key_share_combine(ceremony, me, [contribution])
+    path = server_share_path(consultation_id)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(private_key.hex())
-    return path
+        json.dump(share.to_json(), handle)
+    return result
 
 
-def private_key_load(consultation_id: int) -> bytes | None:
-    path = private_key_path(consultation_id)
+def server_share_load(consultation_id: int) -> KeyShare | None:
     try:
-        return bytes.fromhex(path.read_text().strip())
+        return KeyShare.from_json(json.loads(server_share_path(consultation_id).read_text()))
     except FileNotFoundError:
         return None
 
 
-# The private key split among commissioners -------------------------------------------------
+# Round keys, read once per process ----------------------------------------------------------
+
+_KEYS: dict[int, tuple[bytes, RoundKey]] = {}
+
+
+def round_key(urn) -> RoundKey:
+    """The urn's key as urncrypto's RoundKey, parsed (and its points checked) once per process."""
+    kept = _KEYS.get(urn.consultation_id)
+    fingerprint = bytes(urn.public_key)
+    if kept is None or kept[0] != fingerprint:
+        kept = (fingerprint, RoundKey.from_json(urn.key["key"]))
+        _KEYS[urn.consultation_id] = kept
+    return kept[1]
+
+
+# The pool of precomputed ballots ------------------------------------------------------------
 #
-# Shamir's scheme works on 16-byte secrets, so each half of the 32-byte key is split with the
-# same k and n; commissioner i holds both halves' i-th shares as one line of text:
-# "R<round>-<i>-<n>-<64 hex digits>-<4-digit checksum>". The checksum catches a mistyped share
-# before it is combined. Shares typed in at counting time wait in the cache (never the database)
-# until enough have come.
+# A precomputation holds the ballot's randomness: as secret as the vote it will carry, so it
+# lives in this process's memory only, is used once, and is lost on restart. A vote takes one
+# for its ballot's length, or makes its own when the pool is empty; a thread per process tops
+# the pool up while no vote has come for a moment.
 
-SHARE_TTL = 3 * 24 * 3600
-
-
-def public_key_of(private_key: bytes) -> bytes:
-    return bindings.crypto_scalarmult_base(private_key)
-
-
-def _checksum(body: str) -> str:
-    return hashlib.sha256(body.encode()).hexdigest()[:4]
+_POOL: dict[tuple[bytes, int], deque] = defaultdict(deque)
+_POOL_LOCK = threading.Lock()
+_WANTED: dict[tuple[bytes, int], RoundKey] = {}
+_LAST_TAKEN = [0.0]
+_FILLER: list[threading.Thread] = []
+IDLE_SECONDS = 0.05
 
 
-def shares_split(consultation_id: int, private_key: bytes, needed: int, total: int) -> list[str]:
-    halves = [
-        Shamir.split(needed, total, private_key[:16]),
-        Shamir.split(needed, total, private_key[16:]),
-    ]
-    shares = []
-    for (index, first), (_same, second) in zip(*halves, strict=True):
-        body = f"R{consultation_id}-{index}-{total}-{(first + second).hex()}"
-        shares.append(f"{body}-{_checksum(body)}")
-    return shares
+def precomputation_take(key: RoundKey, n: int) -> BallotPrecomputation:
+    """A precomputed ballot of ``n`` projects for ``key``, from the pool or made now."""
+    slot = (key.fingerprint, n)
+    _LAST_TAKEN[0] = time.monotonic()
+    with _POOL_LOCK:
+        _WANTED[slot] = key
+        pool = _POOL[slot]
+        taken = pool.popleft() if pool else None
+    if settings.URN_POOL_SIZE and not _FILLER:
+        _filler_start()
+    return taken if taken is not None else ballot_precompute(key, n)
 
 
-class ShareError(ValueError):
-    pass
+def pool_fill(key: RoundKey, lengths, count: int) -> int:
+    """Make ``count`` precomputations for each ballot length now (the bench's and a process's
+    warm-up before the peak); returns how many were made."""
+    made = 0
+    for n in lengths:
+        slot = (key.fingerprint, n)
+        with _POOL_LOCK:
+            _WANTED[slot] = key
+        for _ in range(count):
+            pre = ballot_precompute(key, n)
+            with _POOL_LOCK:
+                _POOL[slot].append(pre)
+            made += 1
+    return made
 
 
-def share_parse(consultation_id: int, text: str) -> tuple[int, bytes]:
-    """(index, 32 bytes) of a share as typed in, or ShareError naming what is wrong with it."""
-    parts = "".join((text or "").split()).lower().split("-")
-    if len(parts) != 5 or not parts[0].startswith("r"):
-        raise ShareError("format")
-    round_part, index, total, data, checksum = parts
-    if _checksum(f"R{round_part[1:]}-{index}-{total}-{data}") != checksum:
-        raise ShareError("checksum")
-    if round_part[1:] != str(consultation_id):
-        raise ShareError("round")
-    try:
-        index, data = int(index), bytes.fromhex(data)
-    except ValueError as error:
-        raise ShareError("format") from error
-    if len(data) != 32:
-        raise ShareError("format")
-    return index, data
+def pool_sizes() -> dict[int, int]:
+    with _POOL_LOCK:
+        return {n: len(pool) for (_fingerprint, n), pool in _POOL.items()}
 
 
-def _share_key(consultation_id: int, index: int) -> str:
-    return f"urn-share:{consultation_id}:{index}"
+def pool_forget() -> None:
+    with _POOL_LOCK:
+        _POOL.clear()
+        _WANTED.clear()
 
 
-def share_keep(consultation_id: int, index: int, data: bytes) -> bool:
-    """Keep a share until the count; False when that commissioner's share is already in."""
-    return cache.add(_share_key(consultation_id, index), data.hex(), SHARE_TTL)
+def _filler_start() -> None:
+    with _POOL_LOCK:
+        if _FILLER:
+            return
+        thread = threading.Thread(target=_fill_when_idle, name="ballot-pool", daemon=True)
+        _FILLER.append(thread)
+    thread.start()
 
 
-def shares_kept(consultation_id: int, total: int) -> dict[int, bytes]:
-    found = cache.get_many([_share_key(consultation_id, i) for i in range(1, total + 1)])
-    return {int(key.rsplit(":", 1)[1]): bytes.fromhex(value) for key, value in found.items()}
-
-
-def shares_forget(consultation_id: int, total: int) -> None:
-    cache.delete_many([_share_key(consultation_id, i) for i in range(1, total + 1)])
-
-
-def shares_combine(shares: dict[int, bytes]) -> bytes:
-    first = Shamir.combine([(i, data[:16]) for i, data in shares.items()])
-    second = Shamir.combine([(i, data[16:]) for i, data in shares.items()])
-    return first + second
-
-
-def share_files_store(consultation_id: int, shares: list[str]) -> Path:
-    """Write each share to its own file, for the operator to hand to one commissioner each and
-    then delete from the server."""
-    folder = key_dir() / f"round-{consultation_id}-shares"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for number, share in enumerate(shares, start=1):
-        path = folder / f"share-{number}-of-{len(shares)}.txt"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(share + "\n")
-    return folder
+def _fill_when_idle() -> None:
+    while True:
+        if time.monotonic() - _LAST_TAKEN[0] < IDLE_SECONDS:
+            time.sleep(IDLE_SECONDS)
+            continue
+        with _POOL_LOCK:
+            short = [
+                (slot, key)
+                for slot, key in _WANTED.items()
+                if len(_POOL[slot]) < settings.URN_POOL_SIZE
+            ]
+        if not short:
+            time.sleep(1)
+            continue
+        for slot, key in short:
+            pre = ballot_precompute(key, slot[1])
+            with _POOL_LOCK:
+                _POOL[slot].append(pre)
