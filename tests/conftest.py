@@ -94,13 +94,8 @@ def _clean_slate(settings, tmp_path):
     settings.WHITENOISE_AUTOREFRESH = True
     # Uploaded files of a test go to its own folder.
     settings.MEDIA_ROOT = tmp_path / "media"
-    # So are the urns' private keys.
+    # So are the server's key shares of 1-of-1 rounds.
     settings.URN_KEY_DIR = tmp_path / "urn-keys"
-    # The count opens a large urn in worker processes, on connections of their own, which cannot
-    # see a test's uncommitted ballots; and "large" is read from the table's size on disk, which
-    # the ballots earlier tests rolled back (the demo's thousands each time) keep growing until
-    # a vacuum. Counted in-process unless a test asks for the workers itself.
-    settings.URN_COUNT_WORKERS = 1
     # A round kept in memory by an earlier test's vote may share this test's primary key.
     from voting.selectors import forget_rounds_in_voting
 

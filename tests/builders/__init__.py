@@ -24,8 +24,10 @@ from consultations.models import Assembly, Consultation, Project
 from cycle import services as cycle
 from funding import services as funding
 from funding.models import Allocation
+from urncrypto import ballot_encrypt
 from voting import services as voting
-from voting.models import Count, VotingCentre, VotingTable
+from voting.models import Count, SealedBallot, VotingCentre, VotingTable
+from voting.urn import round_key
 
 # People ---------------------------------------------------------------------------------------
 
@@ -512,3 +514,17 @@ DEAD_REDIS = {
         "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
     }
 }
+
+
+def slipped_ballot(consultation, project) -> SealedBallot:
+    """A well-formed ballot for ``project`` written straight into the urn, as a forger with
+    database access would: no voting-book row, and not in its commune's running sums."""
+    urn_row = consultation.urn
+    context = voting.ballots_of(consultation).contexts[project.commune_id]
+    ballot = ballot_encrypt(key=round_key(urn_row), context=context, choice=project.pk)
+    return SealedBallot.objects.create(
+        receipt=ballot.receipt,
+        consultation=consultation,
+        commune_id=project.commune_id,
+        sealed=ballot.payload_bytes(),
+    )

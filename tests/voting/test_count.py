@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 
 from consultations.models import Consultation, Problem
 from cycle import services as cycle
-from voting import counting, services, urn
+from voting import closing, counting, services, urn
 from voting.models import CommuneResult, Count, ProjectResult
 
-from ..builders import DURING_VOTING, close_voting, hours, make_voter
+from ..builders import DURING_VOTING, close_voting, hours, make_voter, slipped_ballot
 
 
 def vote(consultation, voter, project):
@@ -161,7 +161,7 @@ def test_the_count_waits_for_the_key_and_publishing_waits_for_the_count(
 ):
     cast(voting_round, council_a, [1])
     close_voting(voting_round)
-    key_file = urn.private_key_path(voting_round.pk)
+    key_file = urn.server_share_path(voting_round.pk)
     key = key_file.read_bytes()
     key_file.unlink()
     count = cycle.round_count(consultation_id=voting_round.pk)
@@ -183,21 +183,34 @@ def test_only_a_round_in_counting_is_counted(voting_round):
         counting.consultation_count(consultation_id=voting_round.pk)
 
 
-def test_a_ballot_that_does_not_open_breaks_the_agreement(voting_round, council_a):
-    """A forged urn row (sealed to another key) is caught: the totals disagree."""
-    from voting.models import SealedBallot
-
+def test_a_ballot_slipped_into_the_urn_breaks_the_agreement(voting_round, council_a):
+    """A well-formed ballot written into the urn behind the vote's back (no voting-book row, not
+    in the running sums) is caught: the urn holds more than the book and than was counted."""
     cast(voting_round, council_a, [0])
-    public, _private = urn.keypair()
-    receipt, sealed = urn.seal(public, voting_round.projects.first().pk)
-    SealedBallot.objects.create(
-        receipt=receipt, consultation=voting_round, commune=council_a.commune, sealed=sealed
-    )
+    slipped_ballot(voting_round, voting_round.projects.filter(commune=council_a.commune).first())
     close_voting(voting_round)
     count = cycle.round_count(consultation_id=voting_round.pk)
     assert count.status == "discrepancy"
     assert "1 en el cuaderno de votación, 2 en la urna, 1 contadas" in count.problems[0]
-    assert "1 boleta(s) sellada(s) no abrieron con la clave de la consulta" in count.problems[0]
+
+
+def test_a_sum_that_does_not_decrypt_is_named(voting_round, council_a):
+    """A commune sum altered after voting (its first project's sum moved by one G) decrypts to
+    no number of votes within the ballots: the commune's totals disagree and the problem says
+    why."""
+    from urncrypto import group
+    from voting.models import CommuneSum
+
+    cast(voting_round, council_a, [0])
+    close_voting(voting_round)
+    closing.urn_rewrite(consultation_id=voting_round.pk)
+    row = CommuneSum.objects.get(consultation=voting_round)
+    c2 = bytes(row.c2)
+    moved = group.add(c2[:32], group.base_mul(group.scalar_from_int(5)))
+    CommuneSum.objects.filter(pk=row.pk).update(c2=moved + c2[32:])
+    count = cycle.round_count(consultation_id=voting_round.pk)
+    assert count.status == "discrepancy"
+    assert "no se descifraron" in " ".join(count.problems)
 
 
 def test_the_tick_counts_a_round_entering_counting(voting_round, council_a, eager_tasks):

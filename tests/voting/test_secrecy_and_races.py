@@ -3,6 +3,7 @@
 These tests commit for real (other connections, worker processes and pg_dump must see the rows).
 """
 
+import random
 import re
 import subprocess
 from collections import Counter
@@ -13,7 +14,8 @@ from django.test import Client
 from django.urls import reverse
 
 from cycle import services as cycle
-from voting import counting, urn
+from urncrypto import Ballot
+from voting import services, urn
 from voting.models import CommuneResult, SealedBallot, VotingBookEntry
 
 from ..builders import close_now, live_round_for, make_voter
@@ -80,9 +82,6 @@ def test_many_voters_at_once_the_three_totals_agree(
     statuses = run_at_once(jobs + jobs)
     assert Counter(statuses) == {200: 40, 409: 40}
     close_now(consultation)
-    # Open the urn with the worker processes, as a national count would.
-    monkeypatch.setattr(counting, "PARALLEL_FROM_PAGES", 0)
-    settings.URN_COUNT_WORKERS = 2
     count = cycle.round_count(consultation_id=consultation.pk)
     assert (count.status, count.ballots) == ("done", 40)
     totals = {
@@ -129,27 +128,74 @@ def all_tables() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _choice_of(stored_ballot, secrets, context) -> int:
+    """Decrypt one ballot with the whole key, as k commissioners together could: the project
+    whose slot holds G."""
+    from urncrypto import group
+
+    ballot = Ballot.from_payload(context, bytes(stored_ballot))
+    for slot, project in enumerate(context.projects):
+        if group.sub(ballot.c2[slot], group.mul(secrets[slot], ballot.c1)) == group.BASE:
+            return project
+    raise AssertionError("a ballot that is a vote for no project")
+
+
+def _pairings(consultation, contexts, secrets, truth) -> dict[str, float]:
+    """What an attacker holding the database and every key share gets by pairing the voting
+    book with the urn by each order the database keeps: the share of voters given their own
+    choice."""
+    orders = {
+        "storage order": ("ctid", "ctid"),
+        "transaction id": ("xmin::text::bigint, ctid", "xmin::text::bigint, ctid"),
+    }
+    found = {}
+    with connection.cursor() as cursor:
+        for name, (book_order, urn_order) in orders.items():
+            cursor.execute(
+                f"SELECT resident_id FROM voting_votingbookentry "  # noqa: S608
+                f"WHERE consultation_id = %s ORDER BY {book_order}",
+                [consultation.pk],
+            )
+            book = [row[0] for row in cursor.fetchall()]
+            cursor.execute(
+                f"SELECT commune_id, sealed FROM voting_sealedballot "  # noqa: S608
+                f"WHERE consultation_id = %s ORDER BY {urn_order}",
+                [consultation.pk],
+            )
+            choices = [_choice_of(sealed, secrets, contexts[commune]) for commune, sealed in cursor]
+            hits = sum(
+                1
+                for resident, choice in zip(book, choices, strict=True)
+                if truth[resident] == choice
+            )
+            found[name] = hits / len(book)
+    return found
+
+
 def test_the_database_joins_no_voter_to_a_choice(commune_a, commune_b, council_a):
+    """Every key share and the whole database after voting closed pair voters with choices no
+    better than chance; during voting, the database's own orders did (which is why the urn is
+    rewritten)."""
     consultation = live_round_for(commune_a, commune_b)
     projects = list(consultation.projects.filter(commune=commune_a).order_by("pk"))
-    voters = [make_voter(council_a, n) for n in range(12)]
+    voters = [make_voter(council_a, n) for n in range(60)]
     clients = [signed_in_client(user, f"10.1.0.{n + 1}") for n, user in enumerate(voters)]
     for client in clients:  # each voter opens the ballot first, as anyone does
         assert client.get(reverse("voting:ballot", args=[consultation.pk])).status_code == 200
     before = _dump(all_tables())
     url = reverse("voting:vote-confirm", args=[consultation.pk])
-    chosen = {}
-    for number, client in enumerate(clients):
-        project = projects[0] if number < 8 else projects[1]
-        response = client.post(url, {"project": project.pk})
-        assert response.status_code == 200
-        chosen[voters[number].pk] = project.pk
+    draw = random.Random(14)
+    truth = {}
+    for user, client in zip(voters, clients, strict=True):
+        project = draw.choice(projects)
+        assert client.post(url, {"project": project.pk}).status_code == 200
+        truth[user.resident.pk] = project.pk
     after = _dump(all_tables())
 
-    # 1. Only the voting book and the urn changed: no counter, no log line, no session value
-    #    carries a choice or a receipt.
+    # 1. Only the voting book, the urn and its running sums changed: no counter, no log line, no
+    #    session value carries a choice or a receipt.
     changed = {t for t in set(before) | set(after) if before.get(t) != after.get(t)}
-    assert changed == {"voting_votingbookentry", "voting_sealedballot"}
+    assert changed == {"voting_votingbookentry", "voting_sealedballot", "voting_urnshard"}
 
     # 2. The urn row has no serial id, no timestamp and nothing about the person.
     with connection.cursor() as cursor:
@@ -165,63 +211,44 @@ def test_the_database_joins_no_voter_to_a_choice(commune_a, commune_b, council_a
         "sealed": "bytea",
     }
 
-    # 3. No plaintext choice: no project id in the sealed bytes, no two alike, and without the
-    #    round's private key not one opens.
-    public_key = bytes(consultation.urn.public_key)
-    _other_public, wrong_key = urn.keypair()
-    sealed = [bytes(s) for s in SealedBallot.objects.values_list("sealed", flat=True)]
-    assert len(set(sealed)) == len(sealed) == 12
-    assert len({len(s) for s in sealed}) == 1  # the size says nothing either
-    for blob in sealed:
-        assert not any(p.pk.to_bytes(8, "big") in blob for p in projects)
-        assert urn.unseal(blob, public_key, wrong_key) is None
+    # 3. No plaintext choice: no project id in the ballots, no two alike, all of one size.
+    stored = [bytes(s) for s in SealedBallot.objects.values_list("sealed", flat=True)]
+    assert len(set(stored)) == len(stored) == 60
+    assert len({len(s) for s in stored}) == 1
+    assert not any(p.pk.to_bytes(8, "big") in blob for p in projects for blob in stored)
 
-    # 4. System columns: the book row and its ballot share a transaction id by design (one
-    #    atomic write), but what that joins a voter to is only a sealed blob; the urn's physical
-    #    order says nothing more. Its receipts do not follow the voting book's order.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT b.resident_id, s.sealed FROM voting_votingbookentry b "
-            "JOIN voting_sealedballot s ON s.xmin = b.xmin"
-        )
-        joined = cursor.fetchall()
-        cursor.execute("SELECT receipt FROM voting_sealedballot ORDER BY ctid")
-        physical = [row[0] for row in cursor.fetchall()]
-    assert len(joined) == 12
-    assert all(urn.unseal(bytes(blob), public_key, wrong_key) is None for _r, blob in joined)
-    assert physical != sorted(physical) or len(physical) < 2
+    # 4. Every key share (1 of 1 here: the server's) decrypts single ballots. During voting the
+    #    database's orders pair each voter with their ballot...
+    share = urn.server_share_load(consultation.pk)
+    contexts = services.ballots_of(consultation).contexts
+    during = _pairings(consultation, contexts, share.secrets, truth)
+    assert during == {"storage order": 1.0, "transaction id": 1.0}
 
-    # 5. With the key (the count), the choices are there, and only as totals per project.
+    # 5. ...and after the close-of-voting rewrite they pair no better than chance.
     close_now(consultation)
     cycle.round_count(consultation_id=consultation.pk)
+    after_rewrite = _pairings(consultation, contexts, share.secrets, truth)
+    shares = Counter(truth.values())
+    chance = sum((n / len(truth)) ** 2 for n in shares.values())
+    print(
+        f"agreement during voting {during}; after the rewrite {after_rewrite}; chance {chance:.3f}"
+    )
+    # One draw of 60 pairs: agreement by chance has a standard deviation of about 0.06.
+    assert all(rate <= chance + 0.25 for rate in after_rewrite.values()), after_rewrite
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(DISTINCT xmin::text) FROM voting_sealedballot WHERE consultation_id = %s",
+            [consultation.pk],
+        )
+        assert cursor.fetchone()[0] == 1  # one transaction wrote every ballot
+        cursor.execute("SELECT receipt FROM voting_sealedballot ORDER BY ctid")
+        physical = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT count(*) FROM voting_urnshard")
+        assert cursor.fetchone()[0] == 0  # the running sums are gone
+    assert physical == sorted(physical)  # storage follows the receipts, a hash
+
+    # 6. The count used only the sums: each project's votes as cast.
     assert dict(consultation.project_results.values_list("project_id", "votes")) == {
-        projects[0].pk: 8,
-        projects[1].pk: 4,
-        projects[2].pk: 0,
+        **{p.pk: shares.get(p.pk, 0) for p in projects},
         **{p.pk: 0 for p in consultation.projects.filter(commune=commune_b)},
     }
-
-
-def test_worker_processes_read_every_page_of_the_urn_once(commune_a, commune_b):
-    """The parts are page ranges of the urn table: together they read each ballot exactly once."""
-    consultation = live_round_for(commune_a, commune_b)
-    public_key = bytes(consultation.urn.public_key)
-    projects = list(consultation.projects.order_by("pk"))
-    ballots = []
-    for number in range(1500):  # some twenty pages
-        project = projects[number % len(projects)]
-        receipt, sealed = urn.seal(public_key, project.pk)
-        ballots.append(
-            SealedBallot(
-                receipt=receipt, consultation=consultation, commune=project.commune, sealed=sealed
-            )
-        )
-    SealedBallot.objects.bulk_create(ballots)
-    private_key = urn.private_key_load(consultation.pk)
-    here = counting._open_here(consultation.pk, public_key, private_key)
-    for parts in (2, 3, 7):
-        spread, _nothing = counting._open_in_workers(
-            consultation.pk, public_key, private_key, parts
-        )
-        assert (spread.choices, spread.urn, spread.unopened) == (here.choices, here.urn, Counter())
-    assert sum(here.choices.values()) == 1500
