@@ -291,11 +291,6 @@ def probes(world):
         "voting:receipt-check": ("get", reverse("voting:receipt-check", args=[voting.pk]), None),
         # ¿Dónde voto? (issue 16): a resident of A's cédula, looked up by anyone.
         "voting:where-to-vote": ("post", reverse("voting:where-to-vote"), {"cedula": "V-10000001"}),
-        "cycle:urn-share": (
-            "post",
-            reverse("cycle:urn-share", args=[voting.pk]),
-            {"share": "R1-1-2-00-0000"},
-        ),
         "voting:urn-receipts": (
             "get",
             reverse("voting:urn-receipts", args=[voting.pk, commune_code]),

@@ -184,12 +184,6 @@ def test_the_cycle_admins_forms_refuse_hostile_input(world):
             url=reverse("cycle:round-move", args=[rnd, action]),
             examples=fuzz.FEW,
         )
-    _fuzz_as(
-        world,
-        "cycle:urn-share",
-        CYCLE_ADMIN,
-        {"share": "R1-1-2-00-0000"},
-    )
 
 
 def test_the_spokespeoples_assembly_and_proposal_forms_refuse_hostile_input(world):
@@ -469,7 +463,6 @@ def test_the_probes_cover_every_form_of_ours(world):
         "communes:claim-decide",
         "cycle:round-schedule",
         "cycle:round-exclude",
-        "cycle:urn-share",
         "consultations:assembly-create",
         "consultations:problem-add",
         "consultations:problem-move",

@@ -12,6 +12,7 @@ from django.utils import translation
 
 from communes.models import Commune, Resident
 from consultations.models import Consultation, Exclusion
+from urncrypto import BallotContext, ballot_encrypt
 from voting import eligibility, services, tables, urn
 from voting.models import SealedBallot, VotingBookEntry, VotingCentre, VotingTable
 
@@ -69,10 +70,15 @@ def cast_code(consultation, user, project, now=DURING_VOTING) -> str:
 
 def one_statement_writes(consultation, user, project) -> bool:
     """Whether the vote's one statement alone writes the vote (rolled back afterwards)."""
-    receipt, sealed = urn.seal(bytes(consultation.urn.public_key), project.pk)
+    urn_row = consultation.urn
+    # A commune off the vote has no ballot: any well-formed one will do, the statement refuses.
+    context = services.ballots_of(consultation).contexts.get(project.commune_id) or (
+        BallotContext.of(consultation.pk, project.commune_id, [project.pk])
+    )
+    ballot = ballot_encrypt(key=urn.round_key(urn_row), context=context, choice=project.pk)
     with transaction.atomic():
         written = services._cast_in_one_statement(
-            consultation, user, project.pk, DURING_VOTING, receipt, sealed
+            services.Cast(consultation, DURING_VOTING, ballot), user, project.pk
         )
         transaction.set_rollback(True)
     return written

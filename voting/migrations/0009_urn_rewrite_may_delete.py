@@ -1,7 +1,10 @@
 """The urn stays append-only, except for the close-of-voting rewrite (voting.closing), which
-deletes a round's ballots and writes them again in the same transaction: it says so with a
-transaction-local setting the trigger reads. Avoids ALTER TABLE (an exclusive lock, and refused
-while the transaction has deferred constraint checks pending)."""
+deletes a round's ballots and writes them again in the same transaction: on PostgreSQL it says so
+with a transaction-local setting the trigger reads (ALTER TABLE would take an exclusive lock, and
+is refused while the transaction has deferred constraint checks pending).
+
+On SQLite, migration 0004 rebuilt the voting book's and the urn's tables (SQLite alters a table by
+copying it), which dropped their append-only triggers: they are made again here."""
 
 from django.db import migrations
 
@@ -25,9 +28,20 @@ END $$;
 """
 
 
+SQLITE_TABLES = ["voting_votingbookentry", "voting_sealedballot"]
+
+
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(FORWARD)
+        return
+    for table in SQLITE_TABLES:
+        for op in ("UPDATE", "DELETE"):
+            schema_editor.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, 'the voting book and the urn are append-only: "
+                f"{op} refused'); END;"
+            )
 
 
 def backward(apps, schema_editor):
