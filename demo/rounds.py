@@ -71,6 +71,12 @@ def rounds_seed(rng: random.Random, *, now: datetime.datetime) -> list[str]:
     return _rounds_summary(past, current)
 
 
+DEMO_KEY_REASON = (
+    "Datos de demostración: sin comisionados electorales, el servidor guarda la única parte de "
+    "la clave."
+)
+
+
 def _round_draft(
     year_quarter: tuple[int, int], *, dates: dict | None = None, hours: dict | None = None
 ) -> tuple[Consultation, bool]:
@@ -83,6 +89,8 @@ def _round_draft(
         defaults={
             "name": f"Consulta Popular {year}-{ROMAN[quarter]}",
             "funder_by_rank": [Consultation.Funder.NATIONAL],
+            # No commissioners in the demo: the server holds the urns' only key share, and says so.
+            "single_key_reason": DEMO_KEY_REASON,
             **(dates or proposed_dates(year, quarter)),
             **(hours or {}),
         },
