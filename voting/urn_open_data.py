@@ -174,11 +174,18 @@ def urn_ballots(*, consultation, commune: UrnCommune) -> Iterator[dict]:
 
 
 def urn_commune_json(*, consultation, commune: UrnCommune) -> Iterator[str]:
-    """The commune's file as JSON text, piece by piece: the header, then the ballots."""
-    header = json.dumps(commune.header, ensure_ascii=False, separators=(",", ":"))
-    yield header[:-1] + ',"ballots":['
+    """The commune's file as JSON text, piece by piece: the header, then the ballots. Called by
+    the view: where the ballots are read (the replica or the primary) is decided then, not when
+    the response is streamed."""
+    ballots = urn_ballots(consultation=consultation, commune=commune)
+    return _json_pieces(commune.header, ballots)
+
+
+def _json_pieces(header: dict, ballots: Iterator[dict]) -> Iterator[str]:
+    text = json.dumps(header, ensure_ascii=False, separators=(",", ":"))
+    yield text[:-1] + ',"ballots":['
     separator = "\n"
-    for ballot in urn_ballots(consultation=consultation, commune=commune):
+    for ballot in ballots:
         yield separator + json.dumps(ballot, separators=(",", ":"))
         separator = ",\n"
     yield "\n]}\n"

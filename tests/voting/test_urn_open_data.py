@@ -4,6 +4,7 @@ and per commune a gzip-compressed file that urncrypto's verifier reads and finds
 import gzip
 import json
 
+import pytest
 from django.urls import reverse
 
 from urncrypto import verify
@@ -180,3 +181,36 @@ def test_a_commune_with_no_online_ballot_publishes_no_sum(
     assert set(file["totals"].values()) == {0}
     assert len(file["projects"]) == 3
     assert file["result"]["urn"] == 0
+
+
+@pytest.mark.replica
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+def test_the_urn_s_open_data_is_read_from_the_replica(client, published, commune_a):
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    import replica
+
+    replica._down_until = 0.0
+    urls = {
+        reverse("voting:results-urn-index", args=[published.pk]): ["voting_communeresult"],
+        reverse("voting:results-urn-commune", args=[published.pk, commune_a.code]): [
+            "voting_sealedballot",
+            "voting_communesum",
+            "voting_partialdecryption",
+            "voting_projectresult",
+            "voting_tallysheet",
+        ],
+    }
+    for url, tables in urls.items():
+        with (
+            CaptureQueriesContext(connections["default"]) as primary,
+            CaptureQueriesContext(connections["replica"]) as mirror,
+        ):
+            response = client.get(url)
+            if response.streaming:
+                b"".join(response.streaming_content)
+        assert response.status_code == 200
+        for table in tables:
+            assert any(f'"{table}"' in q["sql"] for q in mirror.captured_queries), (url, table)
+            assert not any(f'"{table}"' in q["sql"] for q in primary.captured_queries), (url, table)
