@@ -125,6 +125,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "voting:results-tables-json": EVERYONE,
     "voting:results-pabulib-commune": EVERYONE,
     "voting:results-pabulib-zip": EVERYONE,
+    # The urn of a published round, for anyone to verify the count (issue 14).
+    "voting:results-urn-index": EVERYONE,
+    "voting:results-urn-commune": EVERYONE,
     # The public money trail (issue 8): rounds, funders, projects and their open data.
     "funding:money-list": EVERYONE,
     "funding:money-round": EVERYONE,

@@ -44,6 +44,13 @@ urlpatterns = [
         name="results-pabulib-commune",
     ),
     path("<int:pk>/pabulib.zip", views.results_pabulib_zip, name="results-pabulib-zip"),
+    # The urn (issue 14): an index, and each commune's ballots, sums and partial decryptions.
+    path("<int:pk>/urna/", views.results_urn_index, name="results-urn-index"),
+    path(
+        "<int:pk>/urna/<str:code>.json.gz",
+        views.results_urn_commune,
+        name="results-urn-commune",
+    ),
     path(
         "<int:pk>/mesas.csv",
         views.results_tables_download,

@@ -7,7 +7,7 @@ request from them, in the reader's language.
 
 import hashlib
 
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from consultations.models import Project
 
-from . import charts, pabulib, selectors, tile_map
+from . import charts, pabulib, selectors, tile_map, urn_open_data
 from .models import SheetEvent, TallySheet
-from .open_data import csv_lines, json_lines
+from .open_data import csv_lines, gzip_chunks, json_lines
 
 CATEGORIES = dict(Project.Category.choices)
 SHEET_STATUSES = {
@@ -290,6 +290,51 @@ def results_pabulib_zip(request, pk):
     body = pabulib.round_zip(consultation, selectors.pabulib_communes(consultation=consultation))
     response = StreamingHttpResponse(body, content_type="application/zip")
     filename = f"resultados-{consultation.pk}-pabulib.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["ETag"] = etag
+    patch_cache_control(response, public=True, max_age=300)
+    return response
+
+
+# The urn's open data (issue 14): what anyone needs to redo the count, for scripts/verify_round.py.
+
+_CODE = "__code__"
+
+
+def results_urn_index(request, pk):
+    """The round's key and counting rules, and the address of each commune's urn file."""
+    consultation = selectors.results_round_get(pk=pk)
+    etag = _etag(consultation, "urn")
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        return not_modified
+    index = urn_open_data.urn_index(consultation=consultation)
+    address = request.build_absolute_uri(
+        reverse("voting:results-urn-commune", args=[consultation.pk, _CODE])
+    )
+    for commune in index["communes"]:
+        commune["url"] = address.replace(_CODE, commune["code"])
+    response = JsonResponse(index, json_dumps_params={"ensure_ascii": False})
+    response["ETag"] = etag
+    patch_cache_control(response, public=True, max_age=300)
+    return response
+
+
+def results_urn_commune(request, pk, code):
+    """A commune's urn: every ballot, the sums, the partial decryptions, the totals and what the
+    ranking rests on, as a gzip-compressed JSON file, streamed."""
+    consultation = selectors.results_round_get(pk=pk)
+    etag = _etag(consultation, f"urn:{code}")
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        return not_modified
+    commune = urn_open_data.urn_commune(consultation=consultation, code=code)
+    if commune is None:
+        raise Http404
+    body = gzip_chunks(urn_open_data.urn_commune_json(consultation=consultation, commune=commune))
+    # A .gz file of JSON: no Content-Encoding, so clients keep it compressed as downloaded.
+    response = StreamingHttpResponse(body, content_type="application/json")
+    filename = f"urna-{consultation.pk}-{code}.json.gz"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["ETag"] = etag
     patch_cache_control(response, public=True, max_age=300)

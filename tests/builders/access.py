@@ -416,8 +416,14 @@ def probes(world):
                 reverse(f"voting:results-{name}", args=[voting.pk]),
                 None,
             )
-            for name in ["tables-csv", "tables-json", "pabulib-zip"]
+            for name in ["tables-csv", "tables-json", "pabulib-zip", "urn-index"]
         },
+        # The urn's open data (issue 14).
+        "voting:results-urn-commune": (
+            "get",
+            reverse("voting:results-urn-commune", args=[voting.pk, commune_code]),
+            None,
+        ),
         # The pabulib open data (issue 16).
         "voting:results-pabulib-commune": (
             "get",
