@@ -494,7 +494,7 @@ def commissioner_keys_add(*, consultation: Consultation, by, data) -> Commission
             "urn_wrong_context",
         )
     others = Commissioner.objects.filter(consultation=locked).exclude(pk=seat.pk)
-    for other in others.exclude(keys=None):
+    for other in others.filter(keys__isnull=False):
         known = dkg.CommissionerKey.from_json(other.keys)
         if known.encryption_key == key.encryption_key or known.signing_key == key.signing_key:
             refuse(
@@ -503,7 +503,7 @@ def commissioner_keys_add(*, consultation: Consultation, by, data) -> Commission
             )
     if seat.keys == key.to_json():
         return seat
-    if Commissioner.objects.filter(consultation=locked).exclude(contribution=None).exists():
+    if Commissioner.objects.filter(consultation=locked).filter(contribution__isnull=False).exists():
         refuse(
             _(
                 "The key ceremony has started (a commissioner has contributed): your public "
