@@ -200,6 +200,8 @@ def partials_add(*, consultation: Consultation, by, data) -> int:
     urn = _awaiting_decryption(consultation)
     if not isinstance(data, dict) or not isinstance(data.get("partials"), list):
         refuse(str(REASONS["malformed"]), "urn_malformed")
+    if not data["partials"]:  # a file that decrypts nothing writes nothing, not even an audit
+        refuse(str(REASONS["malformed"]), "urn_malformed")
     if data.get("round") != consultation.pk or data.get("index") != seat.index:
         refuse(str(REASONS["wrong_context"]), "urn_wrong_context")
     sums = sums_of(consultation.pk)
@@ -219,6 +221,9 @@ def partials_add(*, consultation: Consultation, by, data) -> int:
             checked.append(partial)
     except UrnCryptoError as error:
         refuse_crypto(error)
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError):
+        # A value of the wrong JSON type where urncrypto expects another (a list as a commune).
+        refuse(str(REASONS["malformed"]), "urn_malformed")
     stored = _partials_store(consultation, checked)
     audit.record(
         actor=by,

@@ -99,14 +99,14 @@ class Commissioners:
         for i, client in self.clients.items():
             self.secrets[i] = dkg.commissioner_keygen(i)  # keygen --index i
             page = upload(client, self.consultation, "keys", self.secrets[i].public().to_json())
-            assert "Se guardaron sus claves públicas" in page
+            assert "Se guardaron tus claves públicas" in page
 
     def contribute(self):
         for i, client in self.clients.items():
             ceremony = dkg.Ceremony.from_json(download(client, self.consultation, "ceremony"))
             contribution, _dealer_secret = dkg.contribution_make(ceremony, self.secrets[i])
             page = upload(client, self.consultation, "contribution", contribution.to_json())
-            assert "Su contribución fue verificada y guardada" in page
+            assert "Tu contribución fue verificada y guardada" in page
 
     def combine(self):
         fingerprints = set()
@@ -407,7 +407,7 @@ def test_a_contribution_of_another_dealer_or_with_a_bad_proof_is_refused(two_of_
     # Given once: another contribution (made after seeing the others') is refused.
     again, _secret = dkg.contribution_make(ceremony, team.secrets[1])
     page = upload(team.clients[1], two_of_three, "contribution", again.to_json())
-    assert "ya contribuyó" in page
+    assert "Ya contribuiste" in page
     assert Commissioner.objects.get(consultation=two_of_three, index=1).contribution == (
         mine.to_json()
     )
@@ -630,3 +630,37 @@ def test_a_recorded_reason_opens_voting_on_the_servers_key(settings, adam, commu
 def test_the_reason_is_asked_only_of_a_round_without_commissioners(two_of_three, adam):
     edit = reverse("cycle:round-edit", args=[two_of_three.pk])
     assert 'name="single_key_reason"' not in client_of(adam).get(edit).content.decode()
+
+
+def test_odd_files_after_voting_get_a_message_never_an_error(closed):
+    consultation, client = closed.consultation, closed.clients[1]
+    good = closed.partials_file(1)
+    first = good["partials"][0]
+    odd_partials = [
+        [],
+        [None],
+        ["x"],
+        [1, 2],
+        [{**first, "round": "a"}],
+        [{**first, "commune": []}],
+        [{**first, "commune": 10**30}],
+        [{**first, "index": True}],
+        [{**first, "d": [], "proofs": []}],
+        [{**first, "d": ["x"] * len(first["d"])}],
+        [{**first, "proofs": [["", ""]] * len(first["proofs"])}],
+        [first, first],
+    ]
+    for partials in odd_partials:
+        page = upload(client, consultation, "partials", {**good, "partials": partials})
+        assert 'class="message error"' in page, partials
+    odd_shares = [
+        [],
+        {"kind": "urn-key-share", "index": 1, "threshold": 2, "secrets": "x", "key": {}},
+        {**closed.share_file(1), "secrets": ["x"]},
+        {**closed.share_file(1), "index": "1"},
+        {**closed.share_file(1), "key": {"round": consultation.pk}},
+    ]
+    for share in odd_shares:
+        page = upload(client, consultation, "share", share)
+        assert 'class="message error"' in page, share
+    nothing_written(consultation)
