@@ -30,7 +30,7 @@ from . import services
 
 KB = 1024
 # The largest file each step takes: a public keys file and a key share are a few hundred bytes;
-# a contribution grows with the commissioners and slots (10 × 7: about 60 KB); the partial
+# a contribution grows with the commissioners and slots (10 of 10, 7 slots: 8.4 KB); the partial
 # decryptions of every commune of the nation about 6 MB.
 UPLOADS = {
     "keys": 64 * KB,
@@ -119,9 +119,9 @@ def _use(consultation, by, what: str, data):
         done = services.round_partials_add(consultation=consultation, by=by, data=data)
     else:
         done = services.round_share_decrypt(consultation=consultation, by=by, data=data)
-    return _(
-        "Your partial decryptions were checked and saved: %(done)d communes decrypted."
-    ) % {"done": done}
+    return _("Your partial decryptions were checked and saved: %(done)d communes decrypted.") % {
+        "done": done
+    }
 
 
 @login_required

@@ -403,9 +403,7 @@ def commissioner_appoint(
         )
     seats = Commissioner.objects.filter(consultation=locked)
     if seats.filter(index=index).exists():
-        refuse(
-            _("Number %(index)d already has a commissioner.") % {"index": index}, "index_taken"
-        )
+        refuse(_("Number %(index)d already has a commissioner.") % {"index": index}, "index_taken")
     if seats.filter(user=person).exists():
         refuse(_("That person is already a commissioner of this round."), "person_taken")
     try:

@@ -34,7 +34,6 @@ from accounts.access import (
     SPOKESPERSON_A_FINANCE,
     SPOKESPERSON_A_SOCIAL_OVERSIGHT,
 )
-
 from urncrypto import dkg
 
 from ..builders import PASSWORD, tiny_pdf

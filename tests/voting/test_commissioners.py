@@ -336,9 +336,11 @@ def test_appointments_are_frozen_once_voting_opens(keyed, adam, alice):
     consultation = open_voting(keyed.consultation, adam)
     seat = Commissioner.objects.filter(consultation=consultation).first()
     Commissioner.objects.filter(pk=seat.pk).update(keys=None)  # even without keys
-    page = client_of(adam).post(
-        reverse("cycle:commissioner-remove", args=[seat.pk]), follow=True
-    ).content.decode()
+    page = (
+        client_of(adam)
+        .post(reverse("cycle:commissioner-remove", args=[seat.pk]), follow=True)
+        .content.decode()
+    )
     assert "La votación abrió" in page
     with pytest.raises(ValidationError) as refused:
         commissioners.commissioner_appoint(
@@ -424,7 +426,9 @@ def test_keys_cannot_change_once_someone_contributed(two_of_three, adam):
         "contribution",
         dkg.contribution_make(ceremony, team.secrets[1])[0].to_json(),
     )
-    page = upload(team.clients[2], two_of_three, "keys", dkg.commissioner_keygen(2).public().to_json())
+    page = upload(
+        team.clients[2], two_of_three, "keys", dkg.commissioner_keygen(2).public().to_json()
+    )
     assert "ya no pueden cambiar" in page
     assert Commissioner.objects.get(consultation=two_of_three, index=2).keys == (
         team.secrets[2].public().to_json()
