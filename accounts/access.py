@@ -92,13 +92,21 @@ ACCESS: dict[str, frozenset[str]] = {
     "communes:claim-decide": SPOKESPEOPLE_OF_A | {MINISTRY_STAFF},
     # A private file of commune A (a public one is open to everyone).
     "communes:file-download": SPOKESPEOPLE_OF_A | {MINISTRY_STAFF, CYCLE_ADMIN},
-    # The cycle admin's pages (the cycle app: every move of a round, the urn's key shares).
+    # The cycle admin's pages (the cycle app: every move of a round).
     "cycle:round-list": frozenset({CYCLE_ADMIN}),
     "cycle:round-detail": frozenset({CYCLE_ADMIN}),
     "cycle:round-edit": frozenset({CYCLE_ADMIN}),
     "cycle:round-schedule": frozenset({CYCLE_ADMIN}),
     "cycle:round-exclude": frozenset({CYCLE_ADMIN}),
     "cycle:round-move": frozenset({CYCLE_ADMIN}),
+    # The round's electoral commissioners (issue 14): the cycle admin appoints and removes them.
+    "cycle:commissioner-appoint": frozenset({CYCLE_ADMIN}),
+    "cycle:commissioner-remove": frozenset({CYCLE_ADMIN}),
+    # A commissioner's own page, its downloads and uploads: only the person appointed to that
+    # round (the walk appoints resident B), nobody else, cycle admins included.
+    "cycle:commissioner": frozenset({RESIDENT_B}),
+    "cycle:commissioner-upload": frozenset({RESIDENT_B}),
+    "cycle:commissioner-download": frozenset({RESIDENT_B}),
     # A commune in a round: public; its spokespeople write there, ministry staff validate.
     "consultations:round-public": EVERYONE,
     "consultations:commune-round": EVERYONE,

@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from communes.models import CommunalCouncil, Resident, Spokesperson
-from voting.models import OfficerAssignment
+from voting.models import Commissioner, OfficerAssignment
 
 from .models import StaffRole, User
 
@@ -252,6 +252,14 @@ def tally_sheets_reviewable_q(user) -> Q:
     if is_cycle_admin(user):
         return Q()
     return _ministry_states_q(user, "table__commune")
+
+
+def _is_commissioner_of(user, consultation) -> bool:
+    """A round's commissioner's page and uploads: only the person appointed to it (a cycle
+    admin included: appointing is theirs, acting as a commissioner is not)."""
+    if consultation is None:
+        return False
+    return Commissioner.objects.filter(consultation=consultation, user_id=user.pk).exists()
 
 
 def _may_see_own_tables(user, _obj=None) -> bool:
@@ -499,6 +507,7 @@ RULES = {
     "voting.run_table": _may_run_table,
     "voting.see_own_tables": _may_see_own_tables,
     "voting.review_tally_sheets": _may_review_tally_sheets,
+    "voting.act_as_commissioner": _is_commissioner_of,
     "funding.see_commune_money": _may_see_commune_money,
     "funding.request_disbursement": _may_request_disbursement,
     "funding.report_spending": _may_report_spending,

@@ -31,6 +31,8 @@ class ConsultationForm(forms.ModelForm):
             "name",
             *DATE_FIELDS,
             *[name for name in RULE_FIELDS if name != "funder_by_rank"],
+            # Asked only of a round without commissioners (k = 0): see _single_key.
+            "single_key_reason",
         ]
         widgets = {
             "assemblies_open_at": DATETIME,
@@ -40,6 +42,7 @@ class ConsultationForm(forms.ModelForm):
             "tally_deadline_at": DATETIME,
             "voting_hours_start": TIME,
             "voting_hours_end": TIME,
+            "single_key_reason": forms.Textarea(attrs={"rows": 3}),
         }
 
     def __init__(self, *args, frozen_fields=(), **kwargs):
@@ -55,6 +58,16 @@ class ConsultationForm(forms.ModelForm):
         if "funder_by_rank" in frozen_fields:
             for rank in (1, 2, 3):
                 self.fields[f"funder_rank_{rank}"].disabled = True
+        if not self._single_key():
+            del self.fields["single_key_reason"]
+
+    def _single_key(self) -> bool:
+        """Is the round (as saved, or as this form sends it) one without commissioners, whose
+        key the server alone would hold? Only then is the reason for it asked."""
+        needed = self.fields["key_shares_needed"]
+        if self.is_bound and not needed.disabled:
+            return str(self.data.get(self.add_prefix("key_shares_needed"), "")).strip() == "0"
+        return self.instance.key_shares_needed == 0
 
     def clean(self):
         cleaned = super().clean()
@@ -93,3 +106,10 @@ class ExclusionForm(forms.Form):
     def __init__(self, *args, consultation, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["commune"].queryset = participating_communes(consultation)
+
+
+class CommissionerAppointForm(forms.Form):
+    """An electoral commissioner of a round: a person with an account, and their number."""
+
+    email = forms.EmailField(label=_("Email of the person's account"), max_length=254)
+    index = forms.IntegerField(label=_("Commissioner number"), min_value=1, max_value=10)

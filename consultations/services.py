@@ -51,7 +51,13 @@ RULE_FIELDS = [
     "key_shares_total",
 ]
 # What voting depends on: frozen once voting opens.
-FROZEN_ONCE_VOTING = [*RULE_FIELDS, "voting_opens_at", "voting_closes_at", "tally_deadline_at"]
+FROZEN_ONCE_VOTING = [
+    *RULE_FIELDS,
+    "single_key_reason",
+    "voting_opens_at",
+    "voting_closes_at",
+    "tally_deadline_at",
+]
 
 
 def _locked(consultation: Consultation) -> Consultation:

@@ -6,15 +6,23 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
 from consultations import selectors
 from consultations import services as consultation_services
-from consultations.forms import ConsultationForm, ExclusionForm, ReasonForm
+from consultations.forms import (
+    CommissionerAppointForm,
+    ConsultationForm,
+    ExclusionForm,
+    ReasonForm,
+)
 from consultations.models import NEXT_PHASE, Consultation
+from voting import commissioners
+from voting.models import Commissioner
 from voting.selectors import decryption_progress
 
 from . import services
@@ -58,6 +66,10 @@ def round_detail(request, pk):
         "exclusions": selectors.consultation_exclusions(consultation=consultation),
         "exclusion_form": ExclusionForm(consultation=consultation),
         "problems": consultation_services.rules_problems(consultation),
+        "commissioners": commissioners.seats_of(consultation),
+        "commissioners_open": consultation.rules_frozen_at is None
+        and consultation.phase not in commissioners.OPEN_OR_OVER,
+        "appoint_form": CommissionerAppointForm(),
     }
     return render(request, "cycle/round_detail.html", context)
 
@@ -149,3 +161,47 @@ def round_exclude(request, pk):
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
     return redirect("cycle:round-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def commissioner_appoint(request, pk):
+    _require_cycle_admin(request)
+    consultation = selectors.consultation_get(pk=pk)
+    form = CommissionerAppointForm(request.POST)
+    if form.is_valid():
+        try:
+            seat = commissioners.commissioner_appoint(
+                consultation=consultation,
+                email=form.cleaned_data["email"],
+                index=form.cleaned_data["index"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            _error_messages(request, error)
+        else:
+            messages.success(
+                request,
+                _("%(email)s is electoral commissioner number %(index)d of this round.")
+                % {"email": seat.user.email, "index": seat.index},
+            )
+    else:
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+    return redirect(f"{reverse('cycle:round-detail', args=[pk])}#commissioners-heading")
+
+
+@login_required
+@require_POST
+def commissioner_remove(request, pk):
+    _require_cycle_admin(request)
+    seat = get_object_or_404(Commissioner.objects.select_related("consultation", "user"), pk=pk)
+    try:
+        commissioners.commissioner_remove(commissioner=seat, by=request.user)
+    except ValidationError as error:
+        _error_messages(request, error)
+    else:
+        messages.success(request, _("Appointment removed."))
+    return redirect(
+        f"{reverse('cycle:round-detail', args=[seat.consultation_id])}#commissioners-heading"
+    )

@@ -16,11 +16,14 @@ itself.
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import audit
+from accounts import permissions
+from accounts.models import User
 from consultations.models import Consultation
 from consultations.services import refuse
 from urncrypto import (
@@ -29,6 +32,7 @@ from urncrypto import (
     SummedBallots,
     UrnCryptoError,
     dkg,
+    group,
     partial_decrypt,
     partial_verify,
 )
@@ -175,7 +179,10 @@ def _seat_of(consultation, by) -> Commissioner:
 
 
 def _awaiting_decryption(consultation) -> Urn:
-    urn = Urn.objects.filter(consultation=consultation).first()
+    # The urn's row locked: two commissioners' uploads of one round take turns, so the second
+    # to commit sees the first's partial decryptions and exactly one of them finds the round
+    # ready to count (otherwise both could see only their own and neither queue the count).
+    urn = Urn.objects.select_for_update().filter(consultation=consultation).first()
     if consultation.phase != Consultation.Phase.COUNTING or urn is None or not urn.rewritten_at:
         refuse(
             _("This round's sums are not ready for decryption: voting must have closed first."),
@@ -192,6 +199,8 @@ def partials_add(*, consultation: Consultation, by, data) -> int:
     seat = _seat_of(consultation, by)
     urn = _awaiting_decryption(consultation)
     if not isinstance(data, dict) or not isinstance(data.get("partials"), list):
+        refuse(str(REASONS["malformed"]), "urn_malformed")
+    if not data["partials"]:  # a file that decrypts nothing writes nothing, not even an audit
         refuse(str(REASONS["malformed"]), "urn_malformed")
     if data.get("round") != consultation.pk or data.get("index") != seat.index:
         refuse(str(REASONS["wrong_context"]), "urn_wrong_context")
@@ -212,6 +221,9 @@ def partials_add(*, consultation: Consultation, by, data) -> int:
             checked.append(partial)
     except UrnCryptoError as error:
         refuse_crypto(error)
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError):
+        # A value of the wrong JSON type where urncrypto expects another (a list as a commune).
+        refuse(str(REASONS["malformed"]), "urn_malformed")
     stored = _partials_store(consultation, checked)
     audit.record(
         actor=by,
@@ -333,3 +345,335 @@ def partials_of(consultation_id: int) -> dict[int, list[PartialDecryption]]:
     ):
         found.setdefault(commune_id, []).append(PartialDecryption.from_json(data))
     return found
+
+
+# Appointing the commissioners, and their uploads before voting --------------------------------
+
+# Once voting opens the key is made and the seats are frozen: nobody is appointed, removed, or
+# changes their keys or contribution after that.
+OPEN_OR_OVER = (
+    Consultation.Phase.VOTING,
+    Consultation.Phase.COUNTING,
+    Consultation.Phase.PUBLISHED,
+    Consultation.Phase.CANCELLED,
+)
+
+
+def _round_locked_before_voting(consultation: Consultation) -> Consultation:
+    """The round, locked (urn_open runs with it locked too, so an appointment or an upload and
+    the opening of voting never interleave), refused once voting has opened."""
+    locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
+    if locked.phase in OPEN_OR_OVER or locked.rules_frozen_at is not None:
+        refuse(
+            _(
+                "Voting has opened (or the round is over): the electoral commissioners and the "
+                "round's key can no longer change."
+            ),
+            "commissioners_frozen",
+        )
+    return locked
+
+
+@transaction.atomic
+def commissioner_appoint(
+    *, consultation: Consultation, email: str, index: int, by, now=None
+) -> Commissioner:
+    """Appoint the person with an account under ``email`` as commissioner number ``index`` (1
+    to n) of a round whose voting has not opened. One seat per number and per person (the
+    database's constraints settle two appointments at once)."""
+    permissions.require(by, "consultations.manage_cycle")
+    locked = _round_locked_before_voting(consultation)
+    total = locked.key_shares_total
+    if not total:
+        refuse(
+            _(
+                "This round has no electoral commissioners: set how many there are (n) and how "
+                "many are needed (k) in its rules first."
+            ),
+            "no_commissioners",
+        )
+    if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= total:
+        refuse(
+            _("The commissioner's number must be between 1 and %(n)d.") % {"n": total},
+            "index_out_of_range",
+        )
+    person = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
+    if person is None:
+        refuse(
+            _("Nobody has an account with that email: they must sign up first."), "no_such_person"
+        )
+    seats = Commissioner.objects.filter(consultation=locked)
+    if seats.filter(index=index).exists():
+        refuse(_("Number %(index)d already has a commissioner.") % {"index": index}, "index_taken")
+    if seats.filter(user=person).exists():
+        refuse(_("That person is already a commissioner of this round."), "person_taken")
+    try:
+        with transaction.atomic():
+            seat = Commissioner.objects.create(
+                consultation=locked,
+                index=index,
+                user=person,
+                appointed_at=now or timezone.now(),
+            )
+    except IntegrityError:
+        # A second appointment of the same number or person committed between the checks and
+        # the insert (another admin, another tab): the constraints decided.
+        refuse(
+            _("That number or that person was just taken by another appointment."),
+            "appointment_race",
+        )
+    audit.record(
+        actor=by,
+        action="commissioner.appoint",
+        obj=locked,
+        after={"index": index, "person": person.email},
+    )
+    return seat
+
+
+@transaction.atomic
+def commissioner_remove(*, commissioner: Commissioner, by) -> None:
+    """Remove an appointment before voting opens and before the person gave their keys (after
+    that, the ceremony others may have seen names them)."""
+    permissions.require(by, "consultations.manage_cycle")
+    locked = _round_locked_before_voting(commissioner.consultation)
+    seat = Commissioner.objects.select_for_update().filter(pk=commissioner.pk).first()
+    if seat is None:
+        refuse(_("That appointment was already removed."), "already_removed")
+    if seat.keys is not None:
+        refuse(
+            _(
+                "Commissioner %(index)d has already given their public keys: the appointment "
+                "can no longer be removed."
+            )
+            % {"index": seat.index},
+            "keys_given",
+        )
+    seat.delete()
+    audit.record(
+        actor=by,
+        action="commissioner.remove",
+        obj=locked,
+        before={"index": seat.index, "person": seat.user.email},
+    )
+
+
+def seat_of(consultation: Consultation, user) -> Commissioner | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Commissioner.objects.filter(consultation=consultation, user=user).first()
+
+
+def _locked_seat(consultation: Consultation, by) -> tuple[Consultation, Commissioner]:
+    locked = _round_locked_before_voting(consultation)
+    seat = Commissioner.objects.select_for_update().filter(consultation=locked, user=by).first()
+    if seat is None:
+        refuse(_("You are not an electoral commissioner of this round."), "not_commissioner")
+    return locked, seat
+
+
+def _malformed() -> None:
+    refuse(str(REASONS["malformed"]), "urn_malformed")
+
+
+@transaction.atomic
+def commissioner_keys_add(*, consultation: Consultation, by, data) -> Commissioner:
+    """A commissioner's public keys (``keygen``'s .public.json), for their own number. They may
+    be replaced (a lost secret file) until someone has contributed: from then on the ceremony,
+    which names every key, is fixed."""
+    locked, seat = _locked_seat(consultation, by)
+    try:
+        key = dkg.CommissionerKey.from_json(data)
+    except UrnCryptoError as error:
+        refuse_crypto(error)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        _malformed()
+    if key.index != seat.index:
+        refuse(
+            _(
+                "This public keys file is for commissioner number %(theirs)d; you are number "
+                "%(yours)d. Run keygen again with --index %(yours)d."
+            )
+            % {"theirs": key.index, "yours": seat.index},
+            "urn_wrong_context",
+        )
+    others = Commissioner.objects.filter(consultation=locked).exclude(pk=seat.pk)
+    for other in others.filter(keys__isnull=False):
+        known = dkg.CommissionerKey.from_json(other.keys)
+        if known.encryption_key == key.encryption_key or known.signing_key == key.signing_key:
+            refuse(
+                _("Another commissioner of this round already gave these same keys."),
+                "urn_duplicate",
+            )
+    if seat.keys == key.to_json():
+        return seat
+    if Commissioner.objects.filter(consultation=locked).filter(contribution__isnull=False).exists():
+        refuse(
+            _(
+                "The key ceremony has started (a commissioner has contributed): your public "
+                "keys can no longer change."
+            ),
+            "ceremony_started",
+        )
+    seat.keys = key.to_json()
+    seat.save(update_fields=["keys"])
+    audit.record(
+        actor=by,
+        action="commissioner.keys_add",
+        obj=locked,
+        after={"index": seat.index, "signing_key": seat.keys["signing_key"]},
+    )
+    return seat
+
+
+@transaction.atomic
+def commissioner_contribution_add(*, consultation: Consultation, by, data) -> Commissioner:
+    """A commissioner's contribution to the round's key (``contribute``'s output), checked
+    against the ceremony before it is kept: theirs, signed with their key, for this ceremony,
+    complete, with valid proofs. Given once: a second, different one is refused (a dealer who
+    could change theirs after seeing the others' could steer the key)."""
+    locked, seat = _locked_seat(consultation, by)
+    ceremony = ceremony_of(locked)
+    if ceremony is None:
+        refuse(
+            _("Not every commissioner has given their public keys yet: the ceremony is not ready."),
+            "ceremony_not_ready",
+        )
+    try:
+        contribution = dkg.Contribution.from_json(data)
+        if contribution.dealer != seat.index:
+            raise UrnCryptoError("wrong_context", "another commissioner's contribution")
+        dkg.contribution_check(ceremony, contribution)
+    except UrnCryptoError as error:
+        refuse_crypto(error)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        _malformed()
+    if seat.contribution is not None:
+        if seat.contribution == contribution.to_json():
+            return seat
+        refuse(
+            _("You have already contributed to this round's key: it cannot be replaced."),
+            "already_contributed",
+        )
+    seat.contribution = contribution.to_json()
+    seat.save(update_fields=["contribution"])
+    audit.record(
+        actor=by,
+        action="commissioner.contribution_add",
+        obj=locked,
+        after={"index": seat.index, "ceremony": group.b64(ceremony.digest)},
+    )
+    return seat
+
+
+# What a commissioner's page downloads ---------------------------------------------------------
+
+
+def contributions_document(consultation: Consultation) -> dict | None:
+    """Every commissioner's contribution, the shape ``commissioner.py combine`` reads; None
+    until all are in."""
+    seats = list(Commissioner.objects.filter(consultation=consultation).order_by("index"))
+    if len(seats) != consultation.key_shares_total or any(s.contribution is None for s in seats):
+        return None
+    return {"round": consultation.pk, "contributions": [seat.contribution for seat in seats]}
+
+
+def sums_document(consultation: Consultation) -> dict | None:
+    """Every commune's summed encryptions, the shape ``commissioner.py decrypt --sums`` reads;
+    None until voting has closed and the urn was summed."""
+    urn = Urn.objects.filter(consultation=consultation).first()
+    if urn is None or urn.rewritten_at is None:
+        return None
+    return {
+        "round": consultation.pk,
+        "communes": [summed.to_json() for summed in sums_of(consultation.pk).values()],
+    }
+
+
+def key_fingerprint(consultation: Consultation) -> str | None:
+    """The round key's fingerprint, for commissioners to compare with their tool's: from the
+    urn once voting opened, else from the contributions once all are in (None before)."""
+    urn = Urn.objects.filter(consultation=consultation).first()
+    if urn is not None:
+        return group.b64(bytes(urn.public_key))
+    if contributions_document(consultation) is None:
+        return None
+    result, _transcript = key_generation_result(consultation)
+    return group.b64(result.key.fingerprint)
+
+
+# What the pages show ------------------------------------------------------------------------
+
+
+def seats_of(consultation: Consultation) -> list[Commissioner]:
+    """The round's appointed commissioners, by number, with their people (one query)."""
+    return list(
+        Commissioner.objects.filter(consultation=consultation)
+        .select_related("user")
+        .order_by("index")
+    )
+
+
+@dataclass(frozen=True)
+class CommissionerProgress:
+    """Where a commissioner stands, for their page. ``step`` is one of: keys, waiting_keys,
+    contribution, waiting_contributions, combine (share made on their machine; wait for the
+    close), waiting_sums, decrypt, decrypted, done, no_key (voting opened on the server's key,
+    or the round ended without one)."""
+
+    step: str
+    seats: list
+    needed: int
+    total: int
+    ceremony_digest: str | None = None
+    fingerprint: str | None = None
+    decryption: DecryptionStatus | None = None
+    mine: int = 0  # communes this commissioner has decrypted
+
+    @property
+    def keys_in(self) -> int:
+        return sum(1 for seat in self.seats if seat.keys is not None)
+
+    @property
+    def contributions_in(self) -> int:
+        return sum(1 for seat in self.seats if seat.contribution is not None)
+
+
+def commissioner_progress(consultation: Consultation, seat: Commissioner) -> CommissionerProgress:
+    seats = seats_of(consultation)
+    base = {
+        "seats": seats,
+        "needed": consultation.key_shares_needed,
+        "total": consultation.key_shares_total,
+    }
+    urn = Urn.objects.filter(consultation=consultation).first()
+    if urn is None:
+        if consultation.phase in OPEN_OR_OVER:
+            return CommissionerProgress("no_key", **base)
+        ceremony = ceremony_of(consultation)
+        digest = group.b64(ceremony.digest) if ceremony is not None else None
+        if seat.keys is None:
+            step = "keys"
+        elif ceremony is None:
+            step = "waiting_keys"
+        elif seat.contribution is None:
+            step = "contribution"
+        elif contributions_document(consultation) is None:
+            step = "waiting_contributions"
+        else:
+            step = "combine"
+        fingerprint = key_fingerprint(consultation) if step == "combine" else None
+        return CommissionerProgress(step, ceremony_digest=digest, fingerprint=fingerprint, **base)
+    if not urn.shares_needed:
+        return CommissionerProgress("no_key", **base)
+    digest = urn.key_generation.get("ceremony", {}).get("digest")
+    known = {"ceremony_digest": digest, "fingerprint": group.b64(bytes(urn.public_key))}
+    if consultation.phase == Consultation.Phase.PUBLISHED:
+        return CommissionerProgress("done", **known, **base)
+    if urn.rewritten_at is None:
+        step = "waiting_sums" if consultation.phase == Consultation.Phase.COUNTING else "combine"
+        return CommissionerProgress(step, **known, **base)
+    status = decryption_status(consultation.pk, urn.shares_needed)
+    mine = status.done.get(seat.index, 0)
+    step = "decrypted" if mine >= status.communes else "decrypt"
+    return CommissionerProgress(step, decryption=status, mine=mine, **known, **base)

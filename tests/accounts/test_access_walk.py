@@ -55,6 +55,7 @@ OURS = (
     "communes:",
     "accounts:",
     "consultations:",
+    "cycle:commissioner",  # issue 14: the appointed commissioner's page (resident B in the walk)
     # The voting tables' pages (the results are 404 in the walk: its rounds are not published).
     "voting:officer",
     "voting:table",

@@ -68,6 +68,7 @@ def access_world(council_a, council_b, commune_a, commune_b):
     from cycle.services import round_propose_next
 
     draft_round = round_propose_next()
+    commissioners = _commissioners_of(draft_round, people)
     open_round = _round_in_assemblies(commune_a, council_a, people["spokesperson_a_executive"])
     voting_round = _round_in_voting(commune_a, commune_b)
     return {
@@ -79,6 +80,31 @@ def access_world(council_a, council_b, commune_a, commune_b):
         "file": private_file,
         "round": draft_round,
         "open_round": open_round,
+        "commissioners": commissioners,
+    }
+
+
+def _commissioners_of(draft_round, people):
+    """The draft round's key is made by 3 commissioners, 2 needed: resident B is number 1 (the
+    walk's commissioner) and a person of no other role number 2 (for the admin's removal)."""
+    from django.utils import timezone
+
+    from consultations.models import Consultation
+    from voting.models import Commissioner
+
+    Consultation.objects.filter(pk=draft_round.pk).update(key_shares_needed=2, key_shares_total=3)
+    draft_round.refresh_from_db()
+    now = timezone.now()
+    return {
+        "mine": Commissioner.objects.create(
+            consultation=draft_round, index=1, user=people[access.RESIDENT_B], appointed_at=now
+        ),
+        "spare": Commissioner.objects.create(
+            consultation=draft_round,
+            index=2,
+            user=make_user("spare.commissioner@example.org"),
+            appointed_at=now,
+        ),
     }
 
 
@@ -291,6 +317,7 @@ def probes(world):
         "voting:receipt-check": ("get", reverse("voting:receipt-check", args=[voting.pk]), None),
         # ¿Dónde voto? (issue 16): a resident of A's cédula, looked up by anyone.
         "voting:where-to-vote": ("post", reverse("voting:where-to-vote"), {"cedula": "V-10000001"}),
+        **_commissioner_probes(world),
         "voting:urn-receipts": (
             "get",
             reverse("voting:urn-receipts", args=[voting.pk, commune_code]),
@@ -447,6 +474,34 @@ def probes(world):
             name = f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}"
             found[name] = ("get", reverse(name), None)
     return found
+
+
+def _commissioner_probes(world):
+    """The electoral commissioners' pages (issue 14), on the draft round of the world."""
+    rnd, spare = world["round"].pk, world["commissioners"]["spare"].pk
+    return {
+        "cycle:commissioner-appoint": (
+            "post",
+            reverse("cycle:commissioner-appoint", args=[rnd]),
+            {"email": "ministry@example.org", "index": 3},
+        ),
+        "cycle:commissioner-remove": (
+            "post",
+            reverse("cycle:commissioner-remove", args=[spare]),
+            {},
+        ),
+        "cycle:commissioner": ("get", reverse("cycle:commissioner", args=[rnd]), None),
+        "cycle:commissioner-upload": (
+            "post",
+            reverse("cycle:commissioner-upload", args=[rnd]),
+            {"what": "keys"},
+        ),
+        "cycle:commissioner-download": (
+            "get",
+            reverse("cycle:commissioner-download", args=[rnd, "ceremony"]),
+            None,
+        ),
+    }
 
 
 def _table_probes(world):

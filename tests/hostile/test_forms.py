@@ -13,6 +13,7 @@ all.
 import csv
 import datetime
 import io
+import json
 
 from django.db import transaction
 from django.test import Client
@@ -28,10 +29,12 @@ from accounts.access import (
     MINISTRY_STAFF,
     POLLING_OFFICER,
     RESIDENT_A,
+    RESIDENT_B,
     SPOKESPERSON_A_EXECUTIVE,
     SPOKESPERSON_A_FINANCE,
     SPOKESPERSON_A_SOCIAL_OVERSIGHT,
 )
+from urncrypto import dkg
 
 from ..builders import PASSWORD, tiny_pdf
 from ..builders.access import probes
@@ -182,6 +185,31 @@ def test_the_cycle_admins_forms_refuse_hostile_input(world):
             CYCLE_ADMIN,
             {"reason": "Por prueba"},
             url=reverse("cycle:round-move", args=[rnd, action]),
+            examples=fuzz.FEW,
+        )
+    _fuzz_as(
+        world,
+        "cycle:commissioner-appoint",
+        CYCLE_ADMIN,
+        {"email": "ministry@example.org", "index": "3"},
+    )
+    _fuzz_as(world, "cycle:commissioner-remove", CYCLE_ADMIN, {}, examples=fuzz.FEW)
+
+
+def test_the_commissioners_uploads_refuse_hostile_input(world):
+    """Issue 14: a commissioner's files, whatever they hold, never make a 500 and a refused one
+    writes nothing."""
+    keys = dkg.commissioner_keygen(1).public().to_json()
+    for what, document in (("keys", keys), ("contribution", {"dealer": 1}), ("share", {})):
+        _fuzz_as(
+            world,
+            "cycle:commissioner-upload",
+            RESIDENT_B,
+            {
+                "what": what,
+                "file": Upload("f.json", json.dumps(document).encode(), "application/json"),
+            },
+            files=("file",),
             examples=fuzz.FEW,
         )
 
@@ -463,6 +491,9 @@ def test_the_probes_cover_every_form_of_ours(world):
         "communes:claim-decide",
         "cycle:round-schedule",
         "cycle:round-exclude",
+        "cycle:commissioner-appoint",
+        "cycle:commissioner-remove",
+        "cycle:commissioner-upload",
         "consultations:assembly-create",
         "consultations:problem-add",
         "consultations:problem-move",
