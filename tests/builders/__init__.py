@@ -5,6 +5,7 @@ test module or a conftest (tests/test_project.py checks it)."""
 
 import csv
 import datetime
+import gzip
 import io
 import json
 from decimal import Decimal
@@ -528,3 +529,80 @@ def slipped_ballot(consultation, project) -> SealedBallot:
         commune_id=project.commune_id,
         sealed=ballot.payload_bytes(),
     )
+
+
+# The cycle admin's round form ---------------------------------------------------------
+
+
+def future(days: int) -> str:
+    return (datetime.datetime.now() + datetime.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
+
+
+def form_data(**overrides):
+    data = {
+        "name": "Consulta Popular 2027-II",
+        "assemblies_open_at": future(10),
+        "validation_opens_at": future(30),
+        "voting_opens_at": future(50),
+        "voting_closes_at": future(50.4),
+        "tally_deadline_at": future(53),
+        "min_age": 15,
+        "max_age": "",
+        "max_options": 7,
+        "winners_per_commune": 1,
+        "amount_usd": "10000",
+        "tie_break": "priority_then_lot",
+        "counting_rule": "top_n",
+        "commune_budget_usd": "",
+        "award_youth_communes": "0",
+        "channels": "both",
+        "voting_hours_start": "07:00",
+        "voting_hours_end": "18:00",
+        "min_turnout_percent": "",
+        "quorum_first_call_percent": "20",
+        "quorum_second_call_percent": "10",
+        "key_shares_needed": "0",
+        "key_shares_total": "0",
+        "funder_rank_1": "national",
+        "funder_rank_2": "",
+        "funder_rank_3": "",
+    }
+    return {**data, **overrides}
+
+
+# Voters of given ages (awards by participation) -----------------------------------------
+
+# Voting day is 2027-01-06.
+YOUNG = datetime.date(2000, 1, 1)
+JUST_35 = datetime.date(1991, 1, 7)  # 35 on voting day, 36 the day after
+JUST_36 = datetime.date(1991, 1, 6)  # 36 on voting day
+MIDDLE = datetime.date(1980, 1, 1)
+OLD = datetime.date(1950, 1, 1)
+
+
+def vote_as(consultation, council, project, births, first):
+    for number, birth in enumerate(births, start=first):
+        user = make_voter(council, number, birth=birth)
+        voting.vote_cast(
+            consultation=consultation, user=user, project_id=project.pk, now=DURING_VOTING
+        )
+    return first + len(births)
+
+
+# The urn's open data ----------------------------------------------------------------
+
+
+def index_of(client, consultation) -> dict:
+    response = client.get(reverse("voting:results-urn-index", args=[consultation.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    return response.json()
+
+
+def file_of(client, consultation, code) -> dict:
+    response = client.get(reverse("voting:results-urn-commune", args=[consultation.pk, code]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert "Content-Encoding" not in response
+    assert response["Content-Disposition"].endswith(f'{code}.json.gz"')
+    return json.loads(gzip.decompress(b"".join(response.streaming_content)))

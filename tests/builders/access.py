@@ -68,7 +68,8 @@ def access_world(council_a, council_b, commune_a, commune_b):
     from cycle.services import round_propose_next
 
     draft_round = round_propose_next()
-    commissioners = _commissioners_of(draft_round, people)
+    # None when a test's own round already holds next quarter (its world has no draft).
+    commissioners = _commissioners_of(draft_round, people) if draft_round else {}
     open_round = _round_in_assemblies(commune_a, council_a, people["spokesperson_a_executive"])
     voting_round = _round_in_voting(commune_a, commune_b)
     return {

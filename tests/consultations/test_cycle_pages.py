@@ -1,50 +1,12 @@
 """The cycle admin's pages."""
 
-import datetime
-
 from django.urls import reverse
 
 from consultations.models import Consultation, Exclusion
 
-from ..builders import make_round
+from ..builders import form_data, make_round
 
 Phase = Consultation.Phase
-
-
-def future(days: int) -> str:
-    return (datetime.datetime.now() + datetime.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
-
-
-def form_data(**overrides):
-    data = {
-        "name": "Consulta Popular 2027-II",
-        "assemblies_open_at": future(10),
-        "validation_opens_at": future(30),
-        "voting_opens_at": future(50),
-        "voting_closes_at": future(50.4),
-        "tally_deadline_at": future(53),
-        "min_age": 15,
-        "max_age": "",
-        "max_options": 7,
-        "winners_per_commune": 1,
-        "amount_usd": "10000",
-        "tie_break": "priority_then_lot",
-        "counting_rule": "top_n",
-        "commune_budget_usd": "",
-        "award_youth_communes": "0",
-        "channels": "both",
-        "voting_hours_start": "07:00",
-        "voting_hours_end": "18:00",
-        "min_turnout_percent": "",
-        "quorum_first_call_percent": "20",
-        "quorum_second_call_percent": "10",
-        "key_shares_needed": "0",
-        "key_shares_total": "0",
-        "funder_rank_1": "national",
-        "funder_rank_2": "",
-        "funder_rank_3": "",
-    }
-    return {**data, **overrides}
 
 
 def test_the_admin_creates_next_quarters_round_edits_and_schedules_it(client, adam):

@@ -2,36 +2,26 @@
 project; the N communes with most voters aged 15 to 35 get one more project each."""
 
 import csv
-import datetime
 import hashlib
 import io
 
-import pytest
 from django.urls import reverse
 
-from communes.models import CommunalCouncil
 from cycle import services as cycle
 from funding.models import Allocation, FundingSource
-from voting import counting, services
+from voting import counting
 from voting.models import CommuneResult, ProjectResult
 
 from ..builders import (
-    DURING_VOTING,
+    OLD,
+    YOUNG,
     ballot_of,
     by_title,
     count_and_publish,
-    make_commune,
     make_round,
-    make_voter,
     open_voting,
+    vote_as,
 )
-
-# Voting day is 2027-01-06.
-YOUNG = datetime.date(2000, 1, 1)
-JUST_35 = datetime.date(1991, 1, 7)  # 35 on voting day, 36 the day after
-JUST_36 = datetime.date(1991, 1, 6)  # 36 on voting day
-MIDDLE = datetime.date(1980, 1, 1)
-OLD = datetime.date(1950, 1, 1)
 
 
 def commune(code, state, voters, young):
@@ -58,40 +48,6 @@ def test_most_voters_of_each_state_and_the_young_top_n_ties_by_lot():
 def test_the_lot_of_a_commune_is_what_anyone_computes_from_the_seed():
     expected = hashlib.sha256(b"abc:commune:COM-1").hexdigest()
     assert counting.commune_lot("abc", "COM-1") == expected
-
-
-def vote_as(consultation, council, project, births, first):
-    for number, birth in enumerate(births, start=first):
-        user = make_voter(council, number, birth=birth)
-        services.vote_cast(
-            consultation=consultation, user=user, project_id=project.pk, now=DURING_VOTING
-        )
-    return first + len(births)
-
-
-@pytest.fixture
-def awarded(adam, commune_a, commune_b, council_a, council_b):
-    """Awards for the most voters of each state and for the one commune with most young voters.
-    Distrito Capital: A (4 voters, 1 aged 15 to 35) and C (2 voters, none young). Lara: B alone
-    (3 voters, 2 young)."""
-    consultation = make_round(award_state_most_voters=True, award_youth_communes=1)
-    commune_c = make_commune("COM-0101-903", "010101", "Comuna El Guarataro")
-    council_c = CommunalCouncil.objects.create(
-        commune=commune_c, code="CC-C-1", name="Consejo Comunal San Juan", families=150
-    )
-    ballot_of(consultation, commune_a)
-    ballot_of(consultation, commune_b, titles=("Escuela", "Mercado", "Vialidad"))
-    ballot_of(consultation, commune_c, titles=("Biblioteca", "Huerto", "Puente"))
-    open_voting(consultation, adam)
-    a = by_title(consultation, commune_a)
-    b = by_title(consultation, commune_b)
-    c = by_title(consultation, commune_c)
-    n = vote_as(consultation, council_a, a["Agua potable"], [JUST_36, MIDDLE, OLD], first=1)
-    n = vote_as(consultation, council_a, a["Cancha"], [JUST_35], first=n)
-    n = vote_as(consultation, council_b, b["Escuela"], [YOUNG, YOUNG], first=n)
-    n = vote_as(consultation, council_b, b["Mercado"], [OLD], first=n)
-    vote_as(consultation, council_c, c["Huerto"], [OLD, MIDDLE], first=n)
-    return count_and_publish(consultation, adam), commune_c
 
 
 def outcome(consultation, commune):

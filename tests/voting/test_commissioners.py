@@ -29,6 +29,7 @@ from ..builders import (
     NOW,
     ballot_of,
     by_title,
+    form_data,
     hours,
     make_round,
     make_user,
@@ -597,8 +598,6 @@ def test_a_recorded_reason_opens_voting_on_the_servers_key(settings, adam, commu
     admin = client_of(adam)
     edit = reverse("cycle:round-edit", args=[consultation.pk])
     assert 'name="single_key_reason"' in admin.get(edit).content.decode()
-    from ..consultations.test_cycle_pages import form_data
-
     data = form_data(
         key_shares_needed=0,
         key_shares_total=0,

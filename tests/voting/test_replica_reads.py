@@ -105,9 +105,7 @@ def test_the_replay_check_asks_the_replica_itself(commune_a):
     assert "pg_last_wal_replay_lsn" in mirror.captured_queries[0]["sql"]
 
 
-def test_a_replica_that_does_not_answer_leaves_the_pages_to_the_primary(
-    client, published
-):
+def test_a_replica_that_does_not_answer_leaves_the_pages_to_the_primary(client, published):
     broken = connections["replica"]
     broken.close()
     port = broken.settings_dict["PORT"]

@@ -1,12 +1,7 @@
 """The public results of voting tables: every table's marks, sheet, scans and history on the
 commune's page, a commune pending while a sheet is undecided, turnout from voters, open data."""
 
-import datetime
-import uuid
-
-import pytest
 from django.core.cache import cache
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -18,121 +13,22 @@ from voting.models import (
     TallyEntry,
     TallySheet,
     VotingCentre,
-    VotingTable,
 )
 
 from ..builders import (
-    DURING_VOTING,
     by_title,
-    cast,
     close_response,
     close_voting,
     count_and_publish,
     hours,
-    make_resident,
-    make_user,
-    non_voters,
     queries_of,
     read_csv,
     read_json,
-    tiny_pdf,
     voting_page,
 )
+from ..builders.tables import Table
 
-ENTERED_AT = hours(58.5)
 DECIDED_AT = hours(121)
-
-
-def scan():
-    return SimpleUploadedFile("acta.pdf", tiny_pdf())
-
-
-class Table:
-    """A voting table run through the services: two officers assigned, people marked."""
-
-    def __init__(self, consultation, adam, centre, number, commune, council, *, voters, first):
-        self.consultation, self.commune = consultation, commune
-        self.table = VotingTable.objects.create(
-            code=f"{centre.code}-{number}", centre=centre, number=number, commune=commune
-        )
-        self.officers, self.assignments = [], []
-        for n in (1, 2):
-            officer = make_user(f"mesa{self.table.pk}.{n}@example.org")
-            self.officers.append(officer)
-            self.assignments.append(
-                tables.officer_assign(
-                    consultation=consultation,
-                    table=self.table,
-                    officer=officer,
-                    by=adam,
-                    now=hours(49),
-                )
-            )
-        self.cedulas = []
-        for number_ in range(first, first + voters):
-            cedula = f"V-{40_000_000 + number_}"
-            make_resident(council, cedula, f"Votante de mesa {number_}")
-            self.mark(cedula)
-
-    def mark(self, cedula, **queued):
-        self.cedulas.append(cedula)
-        return tables.table_mark(
-            assignment=self.assignments[0],
-            cedula=cedula,
-            by=self.officers[0],
-            now=queued.pop("now", DURING_VOTING),
-            **queued,
-        )
-
-    def enter(self, officer: int, votes: dict, blank=0, null=0):
-        """Officer 1 or 2 enters the sheet; ``votes`` by project title."""
-        projects = by_title(self.consultation, self.commune)
-        return tables.tally_enter(
-            assignment=self.assignments[officer - 1],
-            by=self.officers[officer - 1],
-            votes={str(projects[title].pk): n for title, n in votes.items()},
-            blank=blank,
-            null=null,
-            scan=scan(),
-            now=ENTERED_AT,
-        )
-
-
-A_SHEET = {"Agua potable": 2, "Cancha": 1, "Alumbrado": 0}
-
-
-@pytest.fixture
-def round_with_tables(voting_round, adam, council_a, council_b, commune_a, commune_b):
-    """Commune A: online Agua potable 2, Cancha 1; table 1 (3 marked) accepted on its own with
-    Agua potable 2, Cancha 1; table 2 (2 marked, and a queued mark of an online voter: a
-    conflict) under review, its officers disagreeing; two who did not vote (eligible 10).
-    Commune B: online Escuela 1, Mercado 2, no tables (eligible 3)."""
-    a, b = by_title(voting_round, commune_a), by_title(voting_round, commune_b)
-    n = cast(voting_round, council_a, a["Agua potable"], 2, first=1)
-    n = cast(voting_round, council_a, a["Cancha"], 1, first=n)
-    n = cast(voting_round, council_b, b["Escuela"], 1, first=n)
-    cast(voting_round, council_b, b["Mercado"], 2, first=n)
-    non_voters(council_a, 2, first=1)
-    centre = VotingCentre.objects.create(
-        code="CE-0101", name="Escuela Bolivariana La Ceiba", parish=commune_a.parish
-    )
-    one = Table(voting_round, adam, centre, 1, commune_a, council_a, voters=3, first=1)
-    two = Table(voting_round, adam, centre, 2, commune_a, council_a, voters=2, first=4)
-    # Marked offline before they voted online; the mark arrives after: a conflict.
-    conflict = two.mark(
-        "V-20000001",
-        mark_id=uuid.uuid4(),
-        marked_at=DURING_VOTING - datetime.timedelta(minutes=30),
-        now=DURING_VOTING + datetime.timedelta(minutes=5),
-    )
-    assert conflict.outcome == "conflict"
-    close_voting(voting_round)
-    one.enter(1, A_SHEET)
-    assert one.enter(2, A_SHEET).status == TallySheet.Status.ACCEPTED
-    two.enter(1, {"Agua potable": 0, "Cancha": 1, "Alumbrado": 0}, blank=1)
-    assert two.enter(2, {"Agua potable": 0, "Cancha": 2, "Alumbrado": 0}).status == "review"
-    consultation = count_and_publish(voting_round, adam)
-    return {"round": consultation, "one": one, "two": two}
 
 
 def decide_two(world, adam, django_capture_on_commit_callbacks):

@@ -1,32 +1,13 @@
 """The urn's open data of a published round (issue 14): an index with the round's key and rules,
 and per commune a gzip-compressed file that urncrypto's verifier reads and finds in agreement."""
 
-import gzip
-import json
-
 import pytest
 from django.urls import reverse
 
 from urncrypto import verify
 from voting.models import SealedBallot
 
-from ..builders import by_title, cast, count_and_publish, queries_of
-
-
-def index_of(client, consultation) -> dict:
-    response = client.get(reverse("voting:results-urn-index", args=[consultation.pk]))
-    assert response.status_code == 200
-    assert response["Content-Type"] == "application/json"
-    return response.json()
-
-
-def file_of(client, consultation, code) -> dict:
-    response = client.get(reverse("voting:results-urn-commune", args=[consultation.pk, code]))
-    assert response.status_code == 200
-    assert response["Content-Type"] == "application/json"
-    assert "Content-Encoding" not in response
-    assert response["Content-Disposition"].endswith(f'{code}.json.gz"')
-    return json.loads(gzip.decompress(b"".join(response.streaming_content)))
+from ..builders import by_title, cast, count_and_publish, file_of, index_of, queries_of
 
 
 def test_the_index_gives_the_round_s_key_rules_and_every_commune_s_file(

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from voting.models import PartialDecryption, ProjectResult, SealedBallot, VotingCentre
 
 from ..builders import by_title, cast, close_voting, count_and_publish, non_voters
-from .test_results_tables import Table
+from ..builders.tables import Table
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "scripts" / "verify_round.py"

@@ -13,10 +13,7 @@ from django.urls import reverse
 
 from voting.models import ProjectResult
 
-from ..builders import by_title
-from .test_awards import awarded  # noqa: F401  (a fixture: a round with both awards)
-from .test_results_tables import round_with_tables  # noqa: F401  (a fixture: accepted sheets)
-from .test_urn_open_data import index_of
+from ..builders import by_title, index_of
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = importlib.util.spec_from_file_location("verify_round", ROOT / "scripts" / "verify_round.py")
@@ -94,7 +91,7 @@ def test_the_budget_rule_is_redone_from_each_project_s_cost(client, greedy_publi
 
 def test_an_award_makes_a_winner_whatever_its_rank_and_a_missing_one_is_named(
     client,
-    awarded,  # noqa: F811
+    awarded,
     commune_a,
 ):
     consultation, _commune_c = awarded
@@ -110,7 +107,7 @@ def test_an_award_makes_a_winner_whatever_its_rank_and_a_missing_one_is_named(
 
 def test_tables_add_their_accepted_sheets_and_a_changed_table_figure_is_named(
     client,
-    round_with_tables,  # noqa: F811
+    round_with_tables,
     commune_a,
 ):
     """Commune A: table 1's accepted sheet gives Agua potable 2, Cancha 1; table 2's sheet is
