@@ -66,6 +66,8 @@ KINDS = {
     "winner_mismatch": "A project's winner flag is not what the round's rule gives.",
     "count_mismatch": "A commune's voting book, urn or count is not the ballots published.",
     "sheets_mismatch": "A commune's table totals are not the sum of its accepted sheets.",
+    "commune_missing": "A commune of the published results has no file in the urn's index.",
+    "commune_unknown": "The urn's index lists a commune the published results do not.",
 }
 
 
@@ -120,6 +122,29 @@ def index_fetch(base_url: str, round_id: int) -> dict:
         raise CannotVerify(f"{url}: each commune of the index has its commune, code and url")
     index["_url"] = url
     return index
+
+
+def listed_check(base_url: str, round_id: int, index: dict) -> list[Problem]:
+    """The index against the round's published results per commune (``comunas.json``): a
+    commune left out of the index, or listed there with other figures, would otherwise escape
+    every check."""
+    url = f"{base_url.rstrip('/')}/resultados/{round_id}/comunas.json"
+    try:
+        published = json.loads(fetch(url))
+        rows = {row["commune_code"]: row for row in published}
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError) as error:
+        raise CannotVerify(f"{url}: not the round's results per commune ({error})") from error
+    listed = {entry["code"] for entry in index["communes"]}
+    problems = [
+        Problem("commune_missing", code, f"{row['urn']} ballots in the results, no urn file")
+        for code, row in sorted(rows.items())
+        if code not in listed
+    ]
+    problems += [
+        Problem("commune_unknown", code, "in the urn's index, not in the results")
+        for code in sorted(listed - set(rows))
+    ]
+    return problems
 
 
 def commune_fetch(index_url: str, entry: dict):
@@ -345,7 +370,7 @@ def round_check(base_url: str, round_id: int, *, sample, workers, out=sys.stdout
     downloaded = time.monotonic() - started
 
     names = {entry["commune"]: f"{entry['code']} (id {entry['commune']})" for entry in entries}
-    problems: list[Problem] = []
+    problems: list[Problem] = listed_check(base_url, round_id, index)
     records, checked = [], []
     for entry, file in zip(entries, files, strict=True):
         where = names[entry["commune"]]

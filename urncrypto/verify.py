@@ -136,6 +136,8 @@ def _ballots_task(task):
             problems.append(Disagreement("ballot_malformed", commune_id, str(error), published))
             continue
         receipts.append(ballot.receipt)
+        # Name a ballot by the receipt its voter holds (the published one) where there is one.
+        named = published if isinstance(published, str) else ballot.receipt
         if published != ballot.receipt:
             problems.append(
                 Disagreement(
@@ -143,7 +145,7 @@ def _ballots_task(task):
                 )
             )
         if ballot.context != context:
-            problems.append(Disagreement("ballot_wrong_commune", commune_id, "", ballot.receipt))
+            problems.append(Disagreement("ballot_wrong_commune", commune_id, "", named))
             continue
         try:
             if with_proofs:
@@ -154,7 +156,7 @@ def _ballots_task(task):
             summing.add(ballot)
         except UrnCryptoError as error:
             problems.append(
-                Disagreement("ballot_point_invalid", commune_id, str(error), ballot.receipt)
+                Disagreement("ballot_point_invalid", commune_id, str(error), named)
             )
             continue
         # A ballot whose proofs fail is still in the urn: it was added, so the sums are compared
@@ -164,7 +166,7 @@ def _ballots_task(task):
                 ballot_verify(_KEY, ballot, context, points_checked=True)
             except UrnCryptoError as error:
                 problems.append(
-                    Disagreement("ballot_proof_invalid", commune_id, str(error), ballot.receipt)
+                    Disagreement("ballot_proof_invalid", commune_id, str(error), named)
                 )
     total = summing.result()
     return commune_id, (total.c1, total.c2, total.ballots), problems, receipts

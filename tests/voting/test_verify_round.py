@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import connection, transaction
 
+from voting import urn_open_data
 from voting.models import PartialDecryption, ProjectResult, SealedBallot, VotingCentre
 
 from ..builders import by_title, cast, close_voting, count_and_publish, non_voters
@@ -120,6 +121,24 @@ def test_the_verifier_agrees_with_a_published_round_and_names_each_change(
     )
     assert any(line.startswith("online_votes_mismatch") for line in out.splitlines())
     assert "disagreements" in out
+
+
+def test_a_commune_left_out_of_the_urns_index_is_named(
+    live_server, counted, commune_a, monkeypatch
+):
+    """A server that publishes the urn of only some communes: the results per commune say
+    which one is missing."""
+    whole = urn_open_data.urn_index
+
+    def without_a(*, consultation):
+        index = whole(consultation=consultation)
+        index["communes"] = [c for c in index["communes"] if c["code"] != commune_a.code]
+        return index
+
+    monkeypatch.setattr(urn_open_data, "urn_index", without_a)
+    out = verify(live_server, counted.pk, "--workers", 1, expect=1)
+    lines = [line for line in out.splitlines() if line.startswith("commune_missing")]
+    assert len(lines) == 1 and commune_a.code in lines[0]
 
 
 def test_a_sample_checks_some_ballots_proofs_and_says_which_and_what_it_may_miss(
