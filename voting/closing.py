@@ -117,10 +117,12 @@ def urn_rewrite(*, consultation_id: int, now=None) -> bool:
         CommuneSum.objects.filter(consultation=consultation).delete()
         sums = CommuneSum.objects.bulk_create(_sums(consultation), batch_size=2000)
         statements = _REWRITE_POSTGRESQL if connection.vendor == "postgresql" else _REWRITE_SQLITE
+        moved = None
         with connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement, {"round": consultation_id})
-            moved = cursor.rowcount if connection.vendor == "postgresql" else None
+                if connection.vendor == "postgresql" and statement.lstrip().startswith("WITH"):
+                    moved = cursor.rowcount  # the rows moved (the statements after are SETs)
         UrnShard.objects.filter(consultation=consultation).delete()
         urn.rewritten_at = now
         urn.save(update_fields=["rewritten_at"])
