@@ -412,3 +412,64 @@ def _minutes(commune, spokesperson):
     return commune_file_store(
         commune=commune, uploaded=SimpleUploadedFile("acta.pdf", tiny_pdf()), by=spokesperson
     )
+
+
+def test_a_round_with_commissioners_is_counted_in_ranges_from_their_partials(
+    adam, commune_a, commune_b, council_a, council_b, settings
+):
+    """k of n: the ranges combine the partial decryptions two of the three commissioners
+    uploaded (made with their own key shares, as their tool does); none is made by the server."""
+    from urncrypto import dkg, partial_decrypt
+    from voting import commissioners
+    from voting.models import Commissioner
+
+    from ..builders import NOW, ballot_of, make_round, make_user, open_voting
+
+    settings.COUNT_CHUNK_COMMUNES = 1
+    consultation = make_round(key_shares_needed=2, key_shares_total=3)
+    ballot_of(consultation, commune_a)
+    ballot_of(consultation, commune_b, titles=("Escuela", "Mercado", "Vialidad"))
+    secrets = [dkg.commissioner_keygen(index) for index in (1, 2, 3)]
+    people = [make_user(f"comisionada{s.index}@example.org") for s in secrets]
+    for secret, person in zip(secrets, people, strict=True):
+        Commissioner.objects.create(
+            consultation=consultation,
+            index=secret.index,
+            user=person,
+            keys=secret.public().to_json(),
+            appointed_at=NOW,
+        )
+    ceremony = commissioners.ceremony_of(consultation)
+    contributions = [dkg.contribution_make(ceremony, secret)[0] for secret in secrets]
+    for contribution, secret in zip(contributions, secrets, strict=True):
+        Commissioner.objects.filter(consultation=consultation, index=secret.index).update(
+            contribution=contribution.to_json()
+        )
+    open_voting(consultation, adam)
+    cast(consultation, council_a, [1, 1, 0])
+    cast(consultation, council_b, [2, 2], start=100)
+    close_voting(consultation)
+
+    count = cycle.round_count(consultation_id=consultation.pk)
+    assert count.status == "waiting_for_key"
+    assert not CountChunk.objects.exists()
+    for secret, person in [(secrets[0], people[0]), (secrets[2], people[2])]:
+        share = dkg.key_share_combine(ceremony, secret, contributions)[0]
+        commissioners.partials_add(
+            consultation=consultation,
+            by=person,
+            data={
+                "round": consultation.pk,
+                "index": secret.index,
+                "partials": [
+                    partial_decrypt(share=share, summed=summed).to_json()
+                    for summed in commissioners.sums_of(consultation.pk).values()
+                ],
+            },
+        )
+    count = cycle.round_count(consultation_id=consultation.pk)
+    assert (count.status, count.ballots) == ("done", 5)
+    assert CountChunk.objects.filter(consultation=consultation).count() == 2
+    assert sorted(PartialDecryption.objects.values_list("index", flat=True)) == [1, 1, 3, 3]
+    assert ProjectResult.objects.get(project__title="Cancha").votes == 2
+    assert ProjectResult.objects.get(project__title="Vialidad").is_winner
