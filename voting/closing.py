@@ -145,6 +145,10 @@ def tables_rewrite_on_disk() -> bool:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"VACUUM FULL {URN}, {SHARDS}")
+            # VACUUM FULL leaves the visibility map empty: without this plain VACUUM every count
+            # of the urn's rows (the count's, per range of communes) reads the whole heap, 0.7 s
+            # instead of 0.02 s a range nationally. It also gives the planner fresh statistics.
+            cursor.execute(f"VACUUM (ANALYZE) {URN}")
         else:
             cursor.execute("VACUUM")
     return True
