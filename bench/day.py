@@ -203,9 +203,10 @@ def build(args, key_dir: str) -> dict:
 
     # Today's round, in voting, and its residents (as bench/votes.py builds them).
     current = votes.voting_round(2099, 1, "Consulta de prueba de carga", now)
-    services.urn_open(consultation=current, now=now)
     communes, councils = votes.communes_make(args.communes, rng)
     ballot = votes.ballots_make(current, communes)
+    # Voting opens once the ballots are made: the urn makes each commune's running sums then.
+    services.urn_open(consultation=current, now=now)
     users, residents = votes.residents_make(councils, args.voters, now=now)
     council_commune = {council.pk: council.commune_id for council in councils}
 

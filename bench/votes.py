@@ -356,9 +356,10 @@ def build(args, key_dir: str) -> dict:
     rng = random.Random(11)
     now = timezone.now()
     consultation = voting_round(2099, 1, "Consulta de prueba de carga", now)
-    services.urn_open(consultation=consultation, now=now)
     communes, councils = communes_make(args.communes, rng)
     ballot = ballots_make(consultation, communes)
+    # Voting opens once the ballots are made: the urn makes each commune's running sums then.
+    services.urn_open(consultation=consultation, now=now)
     users, residents = residents_make(councils, args.voters, now=now)
     council_commune = {council.pk: council.commune_id for council in councils}
     keys = sessions_write(
