@@ -146,6 +146,7 @@ def past_round(communes, users, residents, council_commune, args, rng, now):
         voting_hours_start=datetime.time(0, 0),
         voting_hours_end=datetime.time(23, 59, 59, 999_999),
         funder_by_rank=["national"],
+        single_key_reason="Banco de pruebas: base de datos descartable, sin votantes reales.",
     )
     ballot = votes.ballots_make(past, communes, per_commune=3)
     cycle.round_open_voting(consultation=past, by=None, now=opens)

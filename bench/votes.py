@@ -204,6 +204,9 @@ def voting_round(year: int, quarter: int, name: str, now):
         voting_hours_start=datetime.time(0, 0),
         voting_hours_end=datetime.time(23, 59, 59, 999_999),
         funder_by_rank=["national"],
+        # A scratch round: the server holds its only key share, and says why, as an admin would
+        # (production settings refuse a 1-of-1 urn otherwise; make reliability runs with them).
+        single_key_reason="Banco de pruebas: base de datos descartable, sin votantes reales.",
     )
 
 
