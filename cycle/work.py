@@ -51,6 +51,11 @@ def round_count_plan(*, consultation_id: int, now=None) -> CountPlan | None:
     if not counting.consultation_awaits_count(consultation_id):
         return None
     closing.urn_rewrite(consultation_id=consultation_id, now=now)
+    finished = Count.objects.filter(
+        consultation_id=consultation_id, status__in=counting.FINISHED
+    ).first()
+    if finished is not None:  # a job queued twice: the count is left as it is
+        return CountPlan(count=finished)
     try:
         waiting, count = counting.count_waiting(consultation_id)
     except ValidationError as error:
@@ -59,11 +64,6 @@ def round_count_plan(*, consultation_id: int, now=None) -> CountPlan | None:
         raise
     if waiting:
         return CountPlan(count=count)
-    finished = Count.objects.filter(
-        consultation_id=consultation_id, status__in=counting.FINISHED
-    ).first()
-    if finished is not None:
-        return CountPlan(count=finished)
     ranges = counting.count_plan(consultation_id=consultation_id, now=now)
     return CountPlan(pending=tuple(counting.chunks_pending(consultation_id)), ranges=len(ranges))
 
