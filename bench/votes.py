@@ -418,7 +418,9 @@ def free_port() -> int:
 
 
 def gunicorn_start(args, port: int, key_dir: str, log_path: str) -> subprocess.Popen:
-    env = {**os.environ, "URN_KEY_DIR": key_dir, "URN_POOL_SIZE": str(args.pool)}
+    env = {**os.environ, "URN_KEY_DIR": key_dir}
+    if getattr(args, "pool", None) is not None:  # make reliability's servers keep the default
+        env["URN_POOL_SIZE"] = str(args.pool)
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "config.wsgi:application",
