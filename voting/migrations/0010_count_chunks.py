@@ -5,29 +5,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('consultations', '0008_single_key_reason'),
-        ('voting', '0009_urn_rewrite_may_delete'),
+        ("consultations", "0008_single_key_reason"),
+        ("voting", "0009_urn_rewrite_may_delete"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CountChunk',
+            name="CountChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_commune', models.BigIntegerField(verbose_name='first commune')),
-                ('last_commune', models.BigIntegerField(verbose_name='last commune')),
-                ('totals', models.JSONField(blank=True, default=dict, verbose_name='totals')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('done_at', models.DateTimeField(blank=True, null=True, verbose_name='done at')),
-                ('seconds', models.FloatField(default=0, verbose_name='seconds taken')),
-                ('consultation', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='consultations.consultation', verbose_name='consultation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_commune", models.BigIntegerField(verbose_name="first commune")),
+                ("last_commune", models.BigIntegerField(verbose_name="last commune")),
+                ("totals", models.JSONField(blank=True, default=dict, verbose_name="totals")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                ("done_at", models.DateTimeField(blank=True, null=True, verbose_name="done at")),
+                ("seconds", models.FloatField(default=0, verbose_name="seconds taken")),
+                (
+                    "consultation",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="consultations.consultation",
+                        verbose_name="consultation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'part of the count',
-                'verbose_name_plural': 'parts of the count',
-                'constraints': [models.UniqueConstraint(fields=('consultation', 'first_commune'), name='count_chunk_unique'), models.CheckConstraint(condition=models.Q(('first_commune__lte', models.F('last_commune'))), name='count_chunk_range')],
+                "verbose_name": "part of the count",
+                "verbose_name_plural": "parts of the count",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("consultation", "first_commune"), name="count_chunk_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("first_commune__lte", models.F("last_commune"))),
+                        name="count_chunk_range",
+                    ),
+                ],
             },
         ),
     ]
