@@ -1,38 +1,55 @@
 """Benchmark: count a national round: 5,340 communes, 36,500 projects, 6.5 million voters.
 
-Of the 6.5 million, 60 % voted online (sealed ballots in the urn) and 40 % on paper at one of
-11,500 voting tables in 10,000 centres: those are marks in the voting book (channel "table", the
-table and a bench officer), and every table has an accepted tally sheet whose figures (votes per
-project, blank and null ballots) add up to its marks. The count opens the urn and adds the sheets.
+Of the 6.5 million, 60 % voted online (encrypted ballots in the urn, and each commune's running
+sums) and 40 % on paper at one of 11,500 voting tables in 10,000 centres: those are marks in the
+voting book (channel "table", the table and a bench officer), and every table has an accepted
+tally sheet whose figures (votes per project, blank and null ballots) add up to its marks.
 
-Target (issue 6): the count, which opens every sealed ballot, in under 120 s and under 1 GB on
-this machine. Runs against a scratch PostgreSQL database on DATABASE_URL's server, named
-`<name>_count_bench` (`<name>_count_bench_small` for other sizes), which it builds once
-(bulk-loaded with COPY) and keeps: a rerun with the same sizes only counts again (`--rebuild`
-builds it anew). The round's private key lives in var/bench-urn-keys/<database>, never in the
-demo's key folder. Prints its figures; the last line is one JSON object.
+What it times, separately, on the same round in one run:
+
+1. the close-of-voting rewrite (``voting.closing.urn_rewrite``): each commune's running sums
+   added into its final sum, the 3.9 million urn rows deleted and written again in receipt
+   order, the running sums deleted, and ``VACUUM FULL`` of the urn (outside a transaction);
+2. the count (``voting.counting``: the server's partial decryptions of every commune's sum,
+   the totals decrypted, each commune's ballots counted, then the reduce: tables, voting book,
+   ranking, results), its ranges of communes done by 1 worker process, then again by 2 worker
+   processes (the ranges' and the results' rows removed in between). Each worker process runs
+   ``counting.count_chunk`` over the pending ranges, as a Celery worker's
+   ``round_count_chunk_task`` would (a range another process holds is skipped).
+
+Target (issues 14 and 15): the count in under 120 s and under 1 GB on this machine. Runs against
+a scratch PostgreSQL database on DATABASE_URL's server, named `<name>_count_bench`
+(`<name>_count_bench_small` for other sizes), which it builds once (bulk-loaded with COPY) and
+keeps: a rerun with the same sizes puts the running sums back (kept in `bench_shards`) and times
+the rewrite and the count again (`--rebuild` builds it anew). The round's key share (a 1-of-1
+round: the server's) lives in var/bench-urn-keys/<database>, never in the demo's key folder.
+Prints its figures; the last line is one JSON object.
 
     make bench-count                               # the national size
     DATABASE_URL=... python bench/count.py --votes 100000 --communes 200    # a quick run
     (--tables and --table-share change the tables' part; by default the national ratios)
 
-What is measured: the count runs in a child process of this script (so the build's memory is not
-counted), as `voting.counting.consultation_count` in that process with Django set up. `count_s`
-is its wall time. `peak_rss_mb` is the larger of the count process's own peak resident memory
-(getrusage RUSAGE_SELF) and the largest peak among its urn workers (RUSAGE_CHILDREN reports the
-largest child, not their sum); `tree_rss_bound_mb` adds the count process and every worker at
-their peaks, an upper bound for the whole tree at any one moment.
+The bench data, and what is real in it. Making 3.9 million real ballots (about 4 ms of CPU each,
+with their proofs) would take hours, and the count never reads a ballot: it decrypts each
+commune's sum. So:
 
-The bench data only: building 6.5 million sealed boxes with crypto_box_seal costs an X25519 key
-exchange each (tens of microseconds), so the ballots here reuse a pool of ephemeral key pairs. A
-sealed box is epk || crypto_box_easy(plaintext, nonce=BLAKE2b-24(epk || pk), pk, esk); built that
-way with a precomputed shared key the bytes have exactly the sealed-box format, and the count
-opens each one with crypto_box_seal_open, a full X25519 per ballot, as it would a real urn.
+- the urn's rows have the real size and shape (receipt, round, commune, a payload of
+  32·(n+1) + 128·n + 64 bytes for n projects: 1,216 bytes for 7) but random payloads: the
+  rewrite moves real-sized rows, 4.7 GB nationally;
+- each commune's running sums (``UrnShard``, 4 per commune) are real encryptions, under the
+  round's real 1-of-1 key (the server's key generation), of the commune's true online totals
+  split among its shards: C1 = R·G and C2_s = R·H_s + t_s·G with a random R per shard (made
+  directly with ``urncrypto.group``, as the sum of that shard's ballots would be). The count
+  decrypts them with the server's key share, with proofs, exactly as it would a real round's.
+
+`peak_rss_mb` is the largest peak resident memory of any process of the count (the process that
+plans and reduces, and each worker process, getrusage); `tree_rss_bound_mb` adds the count
+process and every worker at their peaks, an upper bound for the whole at any one moment.
 """
 
 import argparse
+import base64
 import datetime
-import hashlib
 import json
 import multiprocessing
 import os
@@ -45,7 +62,6 @@ from pathlib import Path
 
 import dj_database_url
 import psycopg
-from nacl import bindings
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
@@ -61,15 +77,15 @@ NATIONAL = {
     "table_share": 0.4,
 }
 NATIONAL_CENTRES = 10_000  # centres per 11,500 tables: most hold one table, some two
-DATA_VERSION = 2  # bump when the shape of the built data changes (2: voting tables)
+DATA_VERSION = 3  # bump when the shape of the built data changes (3: the homomorphic urn)
 TARGET_SECONDS = 120
 TARGET_MB = 1024
 COUNCILS_PER_COMMUNE = 8
 NON_VOTERS = 0.1  # residents on the census who did not vote, per voter
-KEY_POOL = 4096  # ephemeral key pairs reused across the bench's ballots
 BATCH_COMMUNES = 100  # communes generated and copied per batch in a build worker
 SEED = 6
 BIG_TABLES = ["communes_resident", "voting_votingbookentry", "voting_sealedballot"]
+SHARDS = 4  # UrnShard.SHARDS
 BLANK, NULL = 0.01, 0.005  # shares of the tables' ballots left blank or spoilt
 KEY_DIR = ROOT / "var" / "bench-urn-keys"
 
@@ -118,47 +134,52 @@ def database_recreate(db: dict, name: str) -> None:
         server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-# The sealed ballots --------------------------------------------------------------------------
+# The urn ---------------------------------------------------------------------------------
 
 
-def key_pool(public_key: bytes, size: int) -> list[tuple[bytes, bytes, bytes]]:
-    """(ephemeral public key, nonce, shared key) for ``size`` ephemeral key pairs."""
-    pool = []
-    for _n in range(size):
-        epk, esk = bindings.crypto_box_keypair()
-        nonce = hashlib.blake2b(epk + public_key, digest_size=24).digest()
-        pool.append((epk, nonce, bindings.crypto_box_beforenm(public_key, esk)))
-    return pool
+def payload_size(projects: int) -> int:
+    """Bytes of a stored ballot of ``projects`` projects (urncrypto.Ballot.payload_bytes): C1,
+    one C2 per project, a 0-or-1 proof per project, the sum proof."""
+    return 32 * (projects + 1) + 128 * projects + 64
 
 
-def seal_with(entry: tuple[bytes, bytes, bytes], plaintext: bytes) -> bytes:
-    epk, nonce, shared = entry
-    return epk + bindings.crypto_box_easy_afternm(plaintext, nonce, shared)
+def receipt_random(rng: random.Random) -> str:
+    """A receipt's shape: BLAKE2b-128 in base32 without padding, 26 characters."""
+    return base64.b32encode(rng.randbytes(16)).decode().rstrip("=")
 
 
-def check_sealing() -> None:
-    """A pooled ballot is a true sealed box: the count's crypto_box_seal_open opens it."""
-    from voting import urn as sealing
+def shard_encrypt(slots: list[bytes], totals: list[int]) -> tuple[bytes, bytes]:
+    """A running sum holding ``totals`` (votes per project) under the key's ``slots``:
+    C1 = R·G, C2_s = R·H_s + t_s·G, with a fresh random R."""
+    from urncrypto import group
 
-    public_key, private_key = bindings.crypto_box_keypair()
-    entry = key_pool(public_key, 1)[0]
-    plaintext = sealing.PLAINTEXT.pack(12345, random.getrandbits(64))
-    sealed = seal_with(entry, plaintext)
-    same_size = len(sealed) == len(bindings.crypto_box_seal(plaintext, public_key))
-    opens = bindings.crypto_box_seal_open(sealed, public_key, private_key) == plaintext
-    if not (same_size and opens and sealing.unseal(sealed, public_key, private_key) == 12345):
-        raise SystemExit("the pooled sealing does not make true sealed boxes")
+    r = group.scalar_random()
+    c2 = []
+    for slot, t in zip(slots, totals, strict=False):
+        point = group.mul(r, slot)
+        if t:
+            point = group.add(point, group.base_mul(group.scalar_from_int(t)))
+        c2.append(point)
+    return group.base_mul(r), b"".join(c2)
 
 
-def open_cost_us() -> float:
-    """One crypto_box_seal_open on this machine, in microseconds (one core)."""
-    public_key, private_key = bindings.crypto_box_keypair()
-    sealed = bindings.crypto_box_seal(b"\0" * 16, public_key)
-    rounds = 2000
-    started = time.perf_counter()
-    for _n in range(rounds):
-        bindings.crypto_box_seal_open(sealed, public_key, private_key)
-    return (time.perf_counter() - started) / rounds * 1e6
+def check_shards() -> None:
+    """A bench running sum decrypts, with the round's key share, to the totals it was made of."""
+    from urncrypto import DiscreteLog, dkg, partial_decrypt, totals_decrypt
+    from urncrypto.ballot import BallotContext
+    from urncrypto.tally import SummedBallots
+
+    me = dkg.commissioner_keygen(1)
+    ceremony = dkg.Ceremony(1, 1, 7, (me.public(),))
+    contribution, _secret = dkg.contribution_make(ceremony, me)
+    share, result = dkg.key_share_combine(ceremony, me, [contribution])
+    context = BallotContext(1, 1, (11, 12, 13))
+    c1, c2 = shard_encrypt(list(result.key.slots), [5, 0, 9])
+    summed = SummedBallots(context, c1, tuple(c2[32 * s : 32 * (s + 1)] for s in range(3)), 14)
+    partial = partial_decrypt(share=share, summed=summed)
+    totals = totals_decrypt(summed=summed, partials=[partial], threshold=1, dlog=DiscreteLog(64))
+    if totals != {11: 5, 12: 0, 13: 9}:
+        raise SystemExit(f"the bench's running sums do not decrypt to their totals: {totals}")
 
 
 # The plan: who lives where and votes for what -------------------------------------------------
@@ -223,13 +244,11 @@ def plan(votes: int, communes: int, projects: int, tables: int, table_share: flo
 
 
 def build_part(job: dict) -> tuple[list[tuple[int, int, int]], dict]:
-    """One build worker: residents, voting book, urn and tally sheets of its communes, streamed
-    with COPY. Returns the expected (project, online votes, table votes) and totals."""
-    from voting import urn as sealing
-
+    """One build worker: residents, voting book, urn, running sums and tally sheets of its
+    communes, streamed with COPY. Returns the expected (project, online votes, table votes) and
+    totals."""
     rng = random.Random(SEED * 1000 + job["part"])
-    public_key = bytes.fromhex(job["public_key"])
-    pool = key_pool(public_key, KEY_POOL)
+    slots = [bytes.fromhex(point) for point in job["slots"]]
     consultation = job["consultation"]
     opens = datetime.datetime.fromisoformat(job["voting_opens_at"])
     window = int((datetime.datetime.fromisoformat(job["voting_closes_at"]) - opens).total_seconds())
@@ -245,7 +264,7 @@ def build_part(job: dict) -> tuple[list[tuple[int, int, int]], dict]:
         conn.execute("SET synchronous_commit = off")
         communes = job["communes"]
         for start in range(0, len(communes), BATCH_COMMUNES):
-            residents, book, urn, sheets = [], [], [], []
+            residents, book, urn, shards, sheets = [], [], [], [], []
             for commune in communes[start : start + BATCH_COMMUNES]:
                 cid = commune["id"]
                 first_council = (cid - 1) * COUNCILS_PER_COMMUNE + 1
@@ -264,8 +283,13 @@ def build_part(job: dict) -> tuple[list[tuple[int, int, int]], dict]:
                 online = commune["voters"] - commune["at_tables"]
                 choices = rng.choices(commune["projects"], commune["weights"], k=online)
                 tally = dict.fromkeys(commune["projects"], 0)
+                # Each ballot went into one of the commune's running sums, drawn at random.
+                position = {p: i for i, p in enumerate(commune["projects"])}
+                per_shard = [[0] * len(position) for _s in range(SHARDS)]
+                size = payload_size(len(position))
                 for rid, project_id in zip(range(first, first + online), choices, strict=True):
                     tally[project_id] += 1
+                    per_shard[rng.randrange(SHARDS)][position[project_id]] += 1
                     book.append(
                         (
                             consultation,
@@ -277,9 +301,10 @@ def build_part(job: dict) -> tuple[list[tuple[int, int, int]], dict]:
                             None,
                         )
                     )
-                    plaintext = sealing.PLAINTEXT.pack(project_id, rng.getrandbits(64))
-                    sealed = seal_with(pool[rng.randrange(KEY_POOL)], plaintext)
-                    urn.append((sealing.receipt_of(sealed), consultation, cid, sealed))
+                    urn.append((receipt_random(rng), consultation, cid, rng.randbytes(size)))
+                for shard, totals_of_shard in enumerate(per_shard):
+                    c1, c2 = shard_encrypt(slots, totals_of_shard)
+                    shards.append((consultation, cid, shard, c1, c2))
                 # The rest marked at the commune's tables, each table's sheet adding them up.
                 tally_at_tables = dict.fromkeys(commune["projects"], 0)
                 at_tables = list(range(first + online, first + commune["voters"]))
@@ -351,6 +376,12 @@ def build_part(job: dict) -> tuple[list[tuple[int, int, int]], dict]:
                     "voting_sealedballot (receipt, consultation_id, commune_id, sealed)",
                     ["text", "int8", "int8", "bytea"],
                     urn,
+                )
+                copy_rows(
+                    cursor,
+                    "voting_urnshard (consultation_id, commune_id, shard, c1, c2)",
+                    ["int8", "int8", "int2", "bytea", "bytea"],
+                    shards,
                 )
                 # The sheets as the officers' two agreeing entries left them (accepted on their
                 # own); the count reads only the sheets, so the entries and scans are left out.
@@ -430,11 +461,13 @@ def build(db: dict, name: str, bench_url: str, sizes: dict) -> float:
         rules_frozen_at=dates["voting_opens_at"],
         **dates,
     )
-    public_key, private_key = sealing.keypair()
-    sealing.private_key_store(consultation.pk, private_key)
+    # The server's 1-of-1 key generation, as urn_open makes it for a round without
+    # commissioners: the key share goes to the bench's key folder, the public result to the urn.
+    result = sealing.server_key_generation(consultation.pk, consultation.max_options)
     Urn.objects.create(
         consultation=consultation,
-        public_key=public_key,
+        public_key=result.key.fingerprint,
+        key=result.to_json(),
         lot_seed=sealing.lot_seed(),
         created_at=dates["voting_opens_at"],
     )
@@ -541,7 +574,7 @@ def build(db: dict, name: str, bench_url: str, sizes: dict) -> float:
     job = {
         "conninfo": make_conninfo(**{k: str(v) for k, v in info.items() if v}),
         "consultation": consultation.pk,
-        "public_key": public_key.hex(),
+        "slots": [point.hex() for point in result.key.slots],
         "voting_opens_at": dates["voting_opens_at"].isoformat(),
         "voting_closes_at": dates["voting_closes_at"].isoformat(),
         "officer": officer.pk,
@@ -572,6 +605,9 @@ def build(db: dict, name: str, bench_url: str, sizes: dict) -> float:
                     "SELECT setval(pg_get_serial_sequence({t}, 'id'), (SELECT max(id) FROM {i}))"
                 ).format(t=sql.Literal(table), i=sql.Identifier(table))
             )
+        # The running sums as voting left them: put back before each run (the rewrite empties
+        # them).
+        conn.execute("CREATE TABLE bench_shards AS SELECT * FROM voting_urnshard")
         conn.execute(
             "CREATE TABLE bench_expected "
             "(project_id int8 PRIMARY KEY, online_votes int4, table_votes int4)"
@@ -607,52 +643,143 @@ def build(db: dict, name: str, bench_url: str, sizes: dict) -> float:
     return built
 
 
-# The count ---------------------------------------------------------------------------------
+# The runs ----------------------------------------------------------------------------------
 
 
-def count_child(consultation_id: int) -> None:
-    """In the child process: run the count and print its time and memory as JSON."""
+def round_reset(bench_url: str, consultation_id: int) -> None:
+    """The round as voting closed: its running sums back, nothing summed, decrypted or counted.
+    (The urn's rows stay as the last rewrite left them: the next rewrite moves them again.)"""
+    with psycopg.connect(bench_url) as conn:
+        count_reset(conn, consultation_id)
+        for table in ["voting_communesum", "voting_urnshard"]:
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE consultation_id = %s").format(sql.Identifier(table)),
+                [consultation_id],
+            )
+        conn.execute("INSERT INTO voting_urnshard SELECT * FROM bench_shards")
+        conn.execute(
+            "UPDATE voting_urn SET rewritten_at = NULL WHERE consultation_id = %s",
+            [consultation_id],
+        )
+
+
+def count_reset(conn, consultation_id: int) -> None:
+    """Nothing decrypted or counted: the ranges, the server's partial decryptions, the results."""
+    for table in [
+        "voting_projectresult",
+        "voting_communeresult",
+        "voting_count",
+        "voting_countchunk",
+        "voting_partialdecryption",
+    ]:
+        conn.execute(
+            sql.SQL("DELETE FROM {} WHERE consultation_id = %s").format(sql.Identifier(table)),
+            [consultation_id],
+        )
+
+
+def usage() -> dict:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {"rss_mb": round(own.ru_maxrss / 1024), "cpu_s": round(own.ru_utime + own.ru_stime, 1)}
+
+
+def rewrite_child(consultation_id: int) -> None:
+    """In a child process: the close-of-voting rewrite, outside any transaction (VACUUM FULL)."""
+    import django
+
+    django.setup()
+    from voting import closing
+
+    started = time.perf_counter()
+    done = closing.urn_rewrite(consultation_id=consultation_id)
+    print(
+        json.dumps({"rewrite_s": round(time.perf_counter() - started, 2), "done": done, **usage()})
+    )
+
+
+def chunk_worker(consultation_id: int) -> None:
+    """In a worker process: Django up, then (on "go" from the count process) every range not
+    done that no other worker holds, as round_count_chunk_task does them one by one."""
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.utils import timezone
+
+    from voting import counting
+
+    connection.ensure_connection()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    started = time.perf_counter()
+    done = 0
+    for first_commune in counting.chunks_pending(consultation_id):
+        now = timezone.now()  # a range this worker did is marked done at exactly this moment
+        counting.count_chunk(consultation_id=consultation_id, first_commune=first_commune, now=now)
+        done += counting.CountChunk.objects.filter(
+            consultation_id=consultation_id, first_commune=first_commune, done_at=now
+        ).exists()
+    print(
+        json.dumps({"seconds": round(time.perf_counter() - started, 2), "ranges": done, **usage()})
+    )
+
+
+def count_child(consultation_id: int, workers: int) -> None:
+    """In the count's process: start the worker processes (as Celery workers already running
+    would be), then time the count: the plan, the ranges shared by the workers, the reduce."""
     import django
 
     django.setup()
     from voting import counting
 
-    opening = []
-    urn_open_all = counting.urn_open_all
-
-    def timed(*args, **kwargs):  # how much of the count is opening the urn
-        started = time.perf_counter()
-        try:
-            return urn_open_all(*args, **kwargs)
-        finally:
-            opening.append(time.perf_counter() - started)
-
-    counting.urn_open_all = timed
+    pool = [
+        subprocess.Popen(  # noqa: S603 -- this very script, with fixed arguments
+            [sys.executable, __file__, "--chunk-worker", str(consultation_id)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for _n in range(workers)
+    ]
+    for worker in pool:
+        if worker.stdout.readline().strip() != "ready":
+            raise SystemExit("a count worker did not start")
     started = time.perf_counter()
-    count = counting.consultation_count(consultation_id=consultation_id)
-    seconds = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    own, workers = (u.ru_maxrss / 1024 for u in usage)
-    cpu = sum(u.ru_utime + u.ru_stime for u in usage)  # Python's share; PostgreSQL's is apart
+    waiting, count = counting.count_waiting(consultation_id)
+    if waiting:
+        raise SystemExit(f"the count waits: {count.problems if count else 'locked'}")
+    ranges = counting.count_plan(consultation_id=consultation_id)
+    planned = time.perf_counter()
+    for worker in pool:
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    reports = [json.loads(worker.communicate()[0].strip().splitlines()[-1]) for worker in pool]
+    chunked = time.perf_counter()
+    count = counting.count_reduce(consultation_id=consultation_id)
+    ended = time.perf_counter()
     print(
         json.dumps(
             {
-                "count_s": round(seconds, 2),
+                "workers": workers,
+                "ranges": len(ranges),
+                "count_s": round(ended - started, 2),
+                "plan_s": round(planned - started, 2),
+                "ranges_s": round(chunked - planned, 2),
+                "reduce_s": round(ended - chunked, 2),
                 "status": count.status if count else None,
                 "ballots": count.ballots if count else 0,
-                "parent_rss_mb": round(own),
-                "worker_rss_mb": round(workers),
-                "cpu_s": round(cpu, 1),
-                "open_s": round(sum(opening), 2),
+                "parent": usage(),
+                "per_worker": reports,
             }
         )
     )
 
 
-def count_run(bench_url: str, consultation_id: int) -> dict:
+def child_run(bench_url: str, *args: str) -> dict:
     env = {**os.environ, "DATABASE_URL": bench_url}
     child = subprocess.run(  # noqa: S603 -- this very script, with fixed arguments
-        [sys.executable, __file__, "--count-child", str(consultation_id)],
+        [sys.executable, __file__, *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -714,18 +841,30 @@ def main() -> int:
     )
     parser.add_argument("--rebuild", action="store_true", help="build the data even if cached")
     parser.add_argument("--count-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--chunk-worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--rewrite-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # Run bare, the settings want a key; this scratch database holds no one's data.
     os.environ.setdefault("SECRET_KEY", "bench-only-scratch-database")
-    if args.count_child is not None:  # URN_KEY_DIR comes from the parent
-        count_child(args.count_child)
+    # URN_KEY_DIR and DATABASE_URL come from the parent.
+    if args.count_child is not None:
+        count_child(args.count_child, args.workers)
+        return 0
+    if args.chunk_worker is not None:
+        chunk_worker(args.chunk_worker)
+        return 0
+    if args.rewrite_child is not None:
+        rewrite_child(args.rewrite_child)
         return 0
 
     projects = args.projects or round(args.communes * NATIONAL["projects"] / NATIONAL["communes"])
     if projects < 2 * args.communes:
         parser.error("every commune needs at least two projects on its ballot")
+    if projects > 7 * args.communes:
+        parser.error("a ballot holds at most 7 projects: give fewer projects or more communes")
     tables = (
         args.tables
         if args.tables is not None
@@ -745,11 +884,16 @@ def main() -> int:
     key_dir = KEY_DIR / name  # never the demo's key folder, one per bench database
     os.environ["URN_KEY_DIR"] = str(key_dir)
     os.environ["DATABASE_URL"] = bench_url
+    # Ranges of the app's size (250 communes: 22 nationally); about 20 ranges for smaller runs,
+    # so that a quick run shares its ranges among the workers too.
+    os.environ.setdefault(
+        "COUNT_CHUNK_COMMUNES", str(max(1, min(250, -(-sizes["communes"] // 20))))
+    )
     import django
 
     django.setup()
-    check_sealing()
-    log("sealing check: a pooled ballot opens with crypto_box_seal_open: ok")
+    check_shards()
+    log("running sums check: a bench running sum decrypts to the totals it was made of: ok")
 
     marker = marker_read(bench_url)
     cached = (
@@ -757,7 +901,7 @@ def main() -> int:
         and marker is not None
         and {key: marker.get(key) for key in [*sizes, "version"]}
         == {**sizes, "version": DATA_VERSION}
-        and (key_dir / f"round-{marker['consultation']}.key").exists()
+        and (key_dir / f"round-{marker['consultation']}.share.json").exists()
     )
     if cached:
         log(f"reusing {name} (built with the same sizes); --rebuild builds it anew")
@@ -769,22 +913,108 @@ def main() -> int:
         build_s = build(db, name, bench_url, sizes)
         marker = marker_read(bench_url)
     consultation_id = marker["consultation"]
-
     expected = marker["expected"]
-    open_us = open_cost_us()
+    round_reset(bench_url, consultation_id)
     cores = os.cpu_count() or 1
+    with psycopg.connect(bench_url) as conn:
+        urn_bytes = conn.execute("SELECT pg_total_relation_size('voting_sealedballot')").fetchone()[
+            0
+        ]
     log(
-        f"counting {sizes['votes']:,} voters: {expected['online']:,} sealed ballots "
-        f"({open_us:.1f} µs per open on one core here) and {expected['table_marks']:,} marks "
-        f"at {sizes['tables']:,} tables in {expected['centres']:,} centres"
+        f"{sizes['votes']:,} voters: {expected['online']:,} ballots in the urn "
+        f"({urn_bytes / 1e9:.2f} GB with its indexes), {sizes['communes']:,} communes' running "
+        f"sums, and {expected['table_marks']:,} marks at {sizes['tables']:,} tables in "
+        f"{expected['centres']:,} centres"
     )
+
     load_before = round(os.getloadavg()[0], 2)  # other work on the machine slows the count
-    measured = count_run(bench_url, consultation_id)
-    check = results_check(bench_url, consultation_id)
-    peak = max(measured["parent_rss_mb"], measured["worker_rss_mb"])
-    workers = int(os.environ.get("URN_COUNT_WORKERS", cores))
-    tree_bound = measured["parent_rss_mb"] + workers * measured["worker_rss_mb"]
-    correct = (
+    rewrite = child_run(bench_url, "--rewrite-child", str(consultation_id))
+    with psycopg.connect(bench_url) as conn:
+        urn_after = conn.execute("SELECT pg_total_relation_size('voting_sealedballot')").fetchone()[
+            0
+        ]
+    log(
+        f"close-of-voting rewrite: {rewrite['rewrite_s']:.1f} s (VACUUM FULL included), "
+        f"{rewrite['cpu_s']:.0f} s of CPU in its process, peak {rewrite['rss_mb']} MB; the urn "
+        f"{urn_bytes / 1e9:.2f} GB before, {urn_after / 1e9:.2f} GB after"
+    )
+    runs = []
+    for workers in (1, 2):
+        with psycopg.connect(bench_url) as conn:
+            count_reset(conn, consultation_id)
+        measured = child_run(
+            bench_url, "--count-child", str(consultation_id), "--workers", str(workers)
+        )
+        check = results_check(bench_url, consultation_id)
+        correct = results_correct(measured, check, expected, sizes)
+        peak = max([measured["parent"]["rss_mb"]] + [w["rss_mb"] for w in measured["per_worker"]])
+        bound = measured["parent"]["rss_mb"] + sum(w["rss_mb"] for w in measured["per_worker"])
+        runs.append({**measured, "check": check, "correct": correct, "peak": peak, "bound": bound})
+        log(
+            f"count with {workers} worker process(es): {measured['count_s']:.1f} s (plan "
+            f"{measured['plan_s']:.1f} s, {measured['ranges']} ranges "
+            f"{measured['ranges_s']:.1f} s, "
+            f"reduce {measured['reduce_s']:.1f} s); ranges per worker "
+            f"{[w['ranges'] for w in measured['per_worker']]}, CPU per worker "
+            f"{[w['cpu_s'] for w in measured['per_worker']]} s; status {measured['status']}, "
+            f"{measured['ballots']:,} ballots, results as generated: {correct}; peak {peak} MB "
+            f"(all processes at most {bound} MB)"
+        )
+    one, two = runs
+    check = two["check"]
+    log(
+        f"tables: {check['table_marks']:,} marks, {check['sheet_ballots']:,} ballots on accepted "
+        f"sheets ({check['table_votes']:,} votes, {check['blank']:,} blank, {check['null']:,} "
+        f"null), {check['pending_sheets']} sheets pending; {check['winners']:,} winners"
+    )
+    peak = max(run["peak"] for run in runs)
+    correct = all(run["correct"] for run in runs)
+    slowest = max(run["count_s"] for run in runs)
+    met = correct and slowest < TARGET_SECONDS and peak < TARGET_MB
+    log(
+        f"2 workers vs 1: {one['count_s'] / two['count_s']:.2f}x as fast (load average before: "
+        f"{load_before}, {cores} cores shared with PostgreSQL)"
+    )
+    log(
+        f"target: the count under {TARGET_SECONDS} s and {TARGET_MB} MB -> "
+        f"{'met' if met else 'MISSED'}"
+    )
+    print(
+        json.dumps(
+            {
+                **sizes,
+                "rewrite_s": rewrite["rewrite_s"],
+                "rewrite_rss_mb": rewrite["rss_mb"],
+                "urn_gb": round(urn_bytes / 1e9, 2),
+                "urn_after_rewrite_gb": round(urn_after / 1e9, 2),
+                "count_1_worker_s": one["count_s"],
+                "count_2_workers_s": two["count_s"],
+                "ranges": two["ranges"],
+                "reduce_s": two["reduce_s"],
+                "peak_rss_mb": peak,
+                "tree_rss_bound_mb": max(run["bound"] for run in runs),
+                "load_before": load_before,
+                "build_s": round(build_s, 1),
+                "cached": cached,
+                "status": two["status"],
+                "ballots": two["ballots"],
+                "centres": expected["centres"],
+                "table_marks": check["table_marks"],
+                "table_votes": check["table_votes"],
+                "online_votes": check["online_votes"],
+                "votes_counted": check["votes_counted"],
+                "results_match": correct,
+                "winners": check["winners"],
+                "cores": cores,
+                "target_met": met,
+            }
+        )
+    )
+    return 0 if met else 1
+
+
+def results_correct(measured: dict, check: dict, expected: dict, sizes: dict) -> bool:
+    return (
         measured["status"] == "done"
         and expected["online"] + expected["table_marks"] == sizes["votes"]
         and measured["ballots"] == expected["online"] == check["online_votes"]
@@ -797,63 +1027,6 @@ def main() -> int:
         and check["communes_disagreeing"] == 0
         and check["result_communes"] == sizes["communes"]
     )
-    met = correct and measured["count_s"] < TARGET_SECONDS and peak < TARGET_MB
-    log(
-        f"count: {measured['count_s']:.1f} s, of which {measured['open_s']:.1f} s opening the urn "
-        f"({measured['cpu_s']:.0f} s of CPU in the count's processes, PostgreSQL's apart; load "
-        f"average before: {load_before}); status {measured['status']}, "
-        f"{measured['ballots']:,} ballots opened, {check['winners']:,} winners"
-    )
-    log(
-        f"tables: {check['table_marks']:,} marks, {check['sheet_ballots']:,} ballots on accepted "
-        f"sheets ({check['table_votes']:,} votes, {check['blank']:,} blank, {check['null']:,} "
-        f"null), {check['pending_sheets']} sheets pending"
-    )
-    log(
-        f"totals agree in every commune: {check['communes_disagreeing'] == 0}; "
-        f"votes per project (online and at tables) as generated: "
-        f"{check['projects_mismatched'] == 0}"
-    )
-    log(
-        f"peak memory: count process {measured['parent_rss_mb']} MB, largest urn worker "
-        f"{measured['worker_rss_mb']} MB (whole tree at most {tree_bound} MB)"
-    )
-    log(
-        f"floor set by the opens alone on {cores} cores: "
-        f"{expected['online'] * open_us / 1e6 / cores:.0f} s"
-    )
-    log(f"target: under {TARGET_SECONDS} s and {TARGET_MB} MB -> {'met' if met else 'MISSED'}")
-    print(
-        json.dumps(
-            {
-                **sizes,
-                "count_s": measured["count_s"],
-                "peak_rss_mb": peak,
-                "parent_rss_mb": measured["parent_rss_mb"],
-                "worker_rss_mb": measured["worker_rss_mb"],
-                "tree_rss_bound_mb": tree_bound,
-                "open_s": measured["open_s"],
-                "count_cpu_s": measured["cpu_s"],
-                "load_before": load_before,
-                "build_s": round(build_s, 1),
-                "cached": cached,
-                "status": measured["status"],
-                "ballots_opened": measured["ballots"],
-                "centres": expected["centres"],
-                "table_marks": check["table_marks"],
-                "table_votes": check["table_votes"],
-                "online_votes": check["online_votes"],
-                "votes_counted": check["votes_counted"],
-                "results_match": correct,
-                "winners": check["winners"],
-                "open_us": round(open_us, 1),
-                "open_floor_s": round(expected["online"] * open_us / 1e6 / cores, 1),
-                "cores": cores,
-                "target_met": met,
-            }
-        )
-    )
-    return 0 if met else 1
 
 
 if __name__ == "__main__":

@@ -146,6 +146,7 @@ def past_round(communes, users, residents, council_commune, args, rng, now):
         voting_hours_start=datetime.time(0, 0),
         voting_hours_end=datetime.time(23, 59, 59, 999_999),
         funder_by_rank=["national"],
+        single_key_reason="Banco de pruebas: base de datos descartable, sin votantes reales.",
     )
     ballot = votes.ballots_make(past, communes, per_commune=3)
     cycle.round_open_voting(consultation=past, by=None, now=opens)
@@ -203,9 +204,10 @@ def build(args, key_dir: str) -> dict:
 
     # Today's round, in voting, and its residents (as bench/votes.py builds them).
     current = votes.voting_round(2099, 1, "Consulta de prueba de carga", now)
-    services.urn_open(consultation=current, now=now)
     communes, councils = votes.communes_make(args.communes, rng)
     ballot = votes.ballots_make(current, communes)
+    # Voting opens once the ballots are made: the urn makes each commune's running sums then.
+    services.urn_open(consultation=current, now=now)
     users, residents = votes.residents_make(councils, args.voters, now=now)
     council_commune = {council.pk: council.commune_id for council in councils}
 

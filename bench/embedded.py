@@ -224,9 +224,10 @@ def build(out: Path, args) -> None:
     rng = random.Random(18)
     now = timezone.now()
     consultation = votes.voting_round(2099, 1, "Consulta de la multitud", now)
-    services.urn_open(consultation=consultation, now=now)
     communes, councils = votes.communes_make(args.communes, rng)
     ballot = votes.ballots_make(consultation, communes)
+    # Voting opens once the ballots are made: the urn makes each commune's running sums then.
+    services.urn_open(consultation=consultation, now=now)
     steady = int(args.rate * args.duration * 1.2) + 50
     total = args.bar_signins + 1 + args.burst + steady
     users, residents = votes.residents_make(councils, total, now=now, prefix="multitud")

@@ -276,6 +276,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 URN_KEY_DIR = Path(os.environ.get("URN_KEY_DIR", VAR_DIR / "urn-keys"))
 # Precomputed ballots each process keeps ready per ballot length (2.4 KB each; 0: none).
 URN_POOL_SIZE = int(os.environ.get("URN_POOL_SIZE", "300"))
+# The count is split into parts of this many communes, each a job any worker takes (5,340
+# communes: 22 parts); a round of no more communes is counted in one part, in the count's job.
+COUNT_CHUNK_COMMUNES = int(os.environ.get("COUNT_CHUNK_COMMUNES", "250"))
 # Whether a round may open voting with the server's own key (no commissioners, or k < 2)
 # without an admin recording why: yes on the embedded demo, no with a real database unless
 # said so (the test suite says so: its rounds are 1 of 1).

@@ -8,10 +8,17 @@ from celery import shared_task
 from outbox import RETRY
 
 from . import services
-from .jobs import round_allocate_task, round_count_task
+from .jobs import (
+    round_allocate_task,
+    round_count_chunk_task,
+    round_count_reduce_task,
+    round_count_task,
+)
 
 __all__ = [
     "round_allocate_task",
+    "round_count_chunk_task",
+    "round_count_reduce_task",
     "round_count_task",
     "round_propose_next_task",
     "rounds_advance_due_task",

@@ -1,9 +1,12 @@
 """The long work after voting closes, run by jobs and by the tick, never in a request: the count
-and the allocations. Both take a round's id and are safe to run twice or at once.
+(in ranges of communes any worker takes, then one reduce) and the allocations. Each takes a
+round's id and is safe to run twice or at once.
 
 They queue nothing, so the jobs that run them (``jobs.py``) import nothing that queues those
 jobs: ``services`` → ``jobs`` → ``work``, no circle.
 """
+
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
@@ -13,8 +16,8 @@ from voting.models import Count
 
 
 def round_count(*, consultation_id: int, now=None) -> Count | None:
-    """Count a round in counting: what the count job runs, and what the tick retries until the
-    count is done (a killed worker, commissioners' partial decryptions that arrived late).
+    """Count a round in counting here, every range of communes in this process: what a person,
+    the demo and the tests run (the jobs share the ranges among workers: ``round_count_plan``).
 
     Returns None when there is nothing to do: the round has left counting (counted, then
     published or cancelled), or another run of the same count holds its lock. Run twice, it
@@ -28,6 +31,59 @@ def round_count(*, consultation_id: int, now=None) -> Count | None:
         return counting.consultation_count(consultation_id=consultation_id, now=now)
     except ValidationError as error:
         if error.code == "wrong_phase":  # published or cancelled since the check above
+            return None
+        raise
+
+
+@dataclass(frozen=True)
+class CountPlan:
+    """What the count job found: the Count when it waits for the commissioners (or is finished),
+    else the ranges of communes still to do (first commune of each) and how many ranges in all."""
+
+    count: Count | None = None
+    pending: tuple[int, ...] = ()
+    ranges: int = 0
+
+
+def round_count_plan(*, consultation_id: int, now=None) -> CountPlan | None:
+    """The count job's first step (and the tick's retry): the urn's rewrite, then the round's
+    ranges of communes, made once. None when the round is not in counting."""
+    if not counting.consultation_awaits_count(consultation_id):
+        return None
+    closing.urn_rewrite(consultation_id=consultation_id, now=now)
+    finished = Count.objects.filter(
+        consultation_id=consultation_id, status__in=counting.FINISHED
+    ).first()
+    if finished is not None:  # a job queued twice: the count is left as it is
+        return CountPlan(count=finished)
+    try:
+        waiting, count = counting.count_waiting(consultation_id)
+    except ValidationError as error:
+        if error.code == "wrong_phase":
+            return None
+        raise
+    if waiting:
+        return CountPlan(count=count)
+    ranges = counting.count_plan(consultation_id=consultation_id, now=now)
+    return CountPlan(pending=tuple(counting.chunks_pending(consultation_id)), ranges=len(ranges))
+
+
+def round_count_chunk(*, consultation_id: int, first_commune: int, now=None) -> bool:
+    """One range of communes of the count, whole or not at all; True when every range is done."""
+    if not counting.consultation_awaits_count(consultation_id):
+        return False
+    return counting.count_chunk(
+        consultation_id=consultation_id, first_commune=first_commune, now=now
+    )
+
+
+def round_count_reduce(*, consultation_id: int, now=None) -> Count | None:
+    """The count's last step once every range is done: the results, written once (a finished
+    count is left as it is, whoever queued this)."""
+    try:
+        return counting.count_reduce(consultation_id=consultation_id, now=now, again=False)
+    except ValidationError as error:
+        if error.code == "wrong_phase":
             return None
         raise
 

@@ -6,8 +6,10 @@
 2. Redis goes away: votes, results, pages and sessions keep working; jobs made meanwhile wait in
    the database; when Redis returns, the beat and a worker send them and catch up the phase
    change that fell due, exactly once.
-3. A Celery worker is SIGKILLed in the middle of a count: the tick starts it again, and the
-   results (and the allocations after publication) are those of an uninterrupted count.
+3. A Celery worker is SIGKILLed in the middle of a count, while it does one range of communes:
+   the range leaves nothing behind, the tick queues the ranges not done again, a new worker
+   finishes the count, and the results (and the allocations after publication) are those of an
+   uninterrupted count.
 4. Backup and restore (`make backup`, `make restore`) round-trip a populated database: votes,
    results, the ledger and funding_check are identical.
 5. The replica stops (a streaming replica made with pg_basebackup, read by the public pages):
@@ -374,6 +376,9 @@ def _get_status(port: int, path: str) -> int | None:
 
 
 def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
+    """A Celery worker killed (SIGKILL) while it does one range of communes of the count: the
+    range leaves nothing behind (one transaction), the tick queues it again, a new worker finishes
+    the count, and the results are those of an uninterrupted count."""
     import count as count_bench  # bench/count.py
     import psycopg
 
@@ -382,12 +387,20 @@ def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
     key_dir = workdir / f"keys-{name}"
     os.environ["URN_KEY_DIR"] = str(key_dir)
     os.environ["DATABASE_URL"] = url
+    # 1,000 communes in 4 ranges of 250: each range about a second of work for one worker.
+    os.environ["COUNT_CHUNK_COMMUNES"] = "250"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import dj_database_url
     import django
 
     django.setup()
-    sizes = {"votes": 300_000, "communes": 100, "projects": 400, "tables": 40, "table_share": 0.2}
+    sizes = {
+        "votes": 300_000,
+        "communes": 1000,
+        "projects": 4000,
+        "tables": 200,
+        "table_share": 0.2,
+    }
     count_bench.build(dj_database_url.parse(url), name, url, sizes)
     marker = count_bench.marker_read(url)
     consultation_id = marker["consultation"]
@@ -399,7 +412,7 @@ def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
     from cycle.jobs import round_count_task
     from cycle.tasks import rounds_advance_due_task
     from funding.models import Allocation
-    from voting.models import Count, ProjectResult
+    from voting.models import CountChunk, ProjectResult
 
     connection.close()
     worker = celery(
@@ -407,29 +420,44 @@ def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
     )
     round_count_task.delay(consultation_id)
 
-    def urn_workers():
-        found = subprocess.run(  # noqa: S603 -- pgrep, fixed arguments
-            [program("pgrep"), "-f", "voting.urn_worker"], capture_output=True, text=True
-        ).stdout.split()
-        return found
+    def ranges() -> tuple[int, int]:
+        with psycopg.connect(url) as conn:
+            made, done = conn.execute(
+                "SELECT count(*), count(done_at) FROM voting_countchunk WHERE consultation_id = %s",
+                [consultation_id],
+            ).fetchone()
+        return made, done
 
-    opening = wait_for(urn_workers, seconds=60, step=0.05)
-    time.sleep(1.0)  # well into opening the urn
+    # The worker rewrites the urn, makes the ranges and queues them, then does them one by one:
+    # the moment the first is done it has taken the next, and is killed in the middle of it.
+    first_done = wait_for(lambda: ranges()[1] >= 1, seconds=240, step=0.02)
     killed_at = time.monotonic()
     stop(worker, signal.SIGKILL)
+    made, done_when_killed = ranges()
     with psycopg.connect(url) as conn:
-        done_after_kill = conn.execute(
+        # What the ranges not done hold: no totals, and no partial decryption of their communes.
+        left_behind = conn.execute(
+            "SELECT count(*) FROM voting_countchunk c WHERE c.consultation_id = %(r)s "
+            "AND c.done_at IS NULL AND (c.totals <> '{}'::jsonb OR EXISTS (SELECT 1 FROM "
+            "voting_partialdecryption p WHERE p.consultation_id = %(r)s AND p.commune_id "
+            "BETWEEN c.first_commune AND c.last_commune))",
+            {"r": consultation_id},
+        ).fetchone()[0]
+        counted_when_killed = conn.execute(
             "SELECT count(*) FROM voting_count WHERE consultation_id = %s AND status = 'done'",
             [consultation_id],
         ).fetchone()[0]
-    # The tick starts counts that have not finished; a new worker runs it.
+    # The tick takes up counts not finished: it queues the ranges not done; a new worker runs them.
     worker = celery(
         "worker", "--pool", "solo", "--loglevel", "WARNING", log_path=workdir / "celery-count.log"
     )
     try:
         rounds_advance_due_task.delay()
         finished = wait_for(
-            lambda: Count.objects.filter(consultation_id=consultation_id, status="done").exists(),
+            lambda: (
+                CountChunk.objects.filter(consultation_id=consultation_id).exists()
+                and count_status(consultation_id) == "done"
+            ),
             seconds=240,
             step=0.5,
         )
@@ -442,7 +470,7 @@ def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
             "project_id", "online_votes", "table_votes", "votes", "rank", "is_winner"
         )
     )
-    # An uninterrupted count of the same round gives the same results.
+    # An uninterrupted count of the same round, from scratch, gives the same results.
     cycle.round_count(consultation_id=consultation_id)
     uninterrupted = sorted(
         ProjectResult.objects.filter(consultation_id=consultation_id).values_list(
@@ -460,8 +488,11 @@ def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
     allocated = list(Allocation.objects.values_list("project_id", flat=True))
     figures = {
         "ballots": marker["expected"]["online"],
-        "urn_workers_seen": len(opening or []),
-        "counted_when_killed": bool(done_after_kill),
+        "ranges": made,
+        "ranges_done_when_killed": done_when_killed,
+        "killed_mid_count": bool(first_done) and done_when_killed < made,
+        "left_behind_by_the_killed_range": left_behind,
+        "counted_when_killed": bool(counted_when_killed),
         "finished_after_kill": bool(finished),
         "recovered_after_s": recovered_s,
         "projects_mismatched": check["projects_mismatched"],
@@ -471,7 +502,8 @@ def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
         "allocations": len(allocated),
     }
     figures["ok"] = (
-        figures["urn_workers_seen"] > 0
+        figures["killed_mid_count"]
+        and left_behind == 0
         and not figures["counted_when_killed"]
         and figures["finished_after_kill"]
         and check["projects_mismatched"] == 0
@@ -481,6 +513,16 @@ def scenario_worker_killed(pg: Postgres, redis: Redis, workdir: Path) -> dict:
         and len(allocated) == len(winners) > 0
     )
     return figures
+
+
+def count_status(consultation_id: int) -> str | None:
+    from voting.models import Count
+
+    return (
+        Count.objects.filter(consultation_id=consultation_id)
+        .values_list("status", flat=True)
+        .first()
+    )
 
 
 def _fingerprint(url: str) -> dict:

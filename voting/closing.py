@@ -117,10 +117,12 @@ def urn_rewrite(*, consultation_id: int, now=None) -> bool:
         CommuneSum.objects.filter(consultation=consultation).delete()
         sums = CommuneSum.objects.bulk_create(_sums(consultation), batch_size=2000)
         statements = _REWRITE_POSTGRESQL if connection.vendor == "postgresql" else _REWRITE_SQLITE
+        moved = None
         with connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement, {"round": consultation_id})
-            moved = cursor.rowcount if connection.vendor == "postgresql" else None
+                if connection.vendor == "postgresql" and statement.lstrip().startswith("WITH"):
+                    moved = cursor.rowcount  # the rows moved (the statements after are SETs)
         UrnShard.objects.filter(consultation=consultation).delete()
         urn.rewritten_at = now
         urn.save(update_fields=["rewritten_at"])
@@ -143,6 +145,10 @@ def tables_rewrite_on_disk() -> bool:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"VACUUM FULL {URN}, {SHARDS}")
+            # VACUUM FULL leaves the visibility map empty: without this plain VACUUM every count
+            # of the urn's rows (the count's, per range of communes) reads the whole heap, 0.7 s
+            # instead of 0.02 s a range nationally. It also gives the planner fresh statistics.
+            cursor.execute(f"VACUUM (ANALYZE) {URN}")
         else:
             cursor.execute("VACUUM")
     return True

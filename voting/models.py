@@ -319,6 +319,45 @@ class PartialDecryption(models.Model):
         return f"{self.consultation_id} · {self.commune_id} · {self.index}"
 
 
+class CountChunk(models.Model):
+    """The online part of the count for one range of communes (by id), done by whichever worker
+    took it: each commune's ballots in the urn and its sum decrypted into votes per project.
+    Written whole in one transaction, so a worker killed midway leaves the range to do again;
+    the count's last step (the reduce) reads every range and writes the results once."""
+
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("consultation"),
+        db_index=False,
+    )
+    # Commune ids first_commune ≤ id ≤ last_commune; the ranges of a round cover every id.
+    first_commune = models.BigIntegerField(_("first commune"))
+    last_commune = models.BigIntegerField(_("last commune"))
+    # Commune id → {"urn": ballots, "votes": {project id: votes}, "unopened": bool}.
+    totals = models.JSONField(_("totals"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    seconds = models.FloatField(_("seconds taken"), default=0)
+
+    class Meta:
+        verbose_name = _("part of the count")
+        verbose_name_plural = _("parts of the count")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "first_commune"], name="count_chunk_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_commune__lte=models.F("last_commune")),
+                name="count_chunk_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_id} · {self.first_commune}-{self.last_commune}"
+
+
 class Count(models.Model):
     """The count of a round: done once the urn has been opened and the totals agree."""
 

@@ -95,7 +95,7 @@ def test_the_tick_retries_a_count_that_did_not_finish(voted, monkeypatch):
 
     key_file = urn.server_share_path(voted.pk)
     key = key_file.read_bytes()
-    key_file.unlink()  # and the key is not on this server yet
+    key_file.unlink()  # and the server's key share is not on this server yet
     assert cycle.round_count(consultation_id=voted.pk).status == Count.Status.WAITING_FOR_KEY
     counts.clear()
     tick_at(CLOSING + 0.2, run_jobs=False)
