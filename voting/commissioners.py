@@ -277,24 +277,17 @@ def partials_from_share(*, consultation: Consultation, by, data) -> int:
     return done_by(consultation.pk).get(seat.index, 0)
 
 
-def server_partials(consultation_id: int) -> str:
-    """For a round without commissioners: the server's own partial decryptions of every sum not
-    yet decrypted. Returns "" or why it could not (its key share is not on this server)."""
+def server_partials(consultation_id: int, sums: dict) -> list[PartialDecryption] | None:
+    """A round without commissioners: the server's own partial decryptions of these sums
+    (commune id → SummedBallots), kept for the open data; None when its key share is not on
+    this server."""
     share = sealing.server_share_load(consultation_id)
     if share is None:
-        return _("The server's key share of this round is not in the key folder on this server.")
-    done = set(
-        StoredPartial.objects.filter(consultation_id=consultation_id, index=1).values_list(
-            "commune_id", flat=True
-        )
-    )
-    partials = [
-        partial_decrypt(share=share, summed=summed)
-        for commune_id, summed in sums_of(consultation_id).items()
-        if commune_id not in done
-    ]
-    _partials_store(Consultation(pk=consultation_id), partials)
-    return ""
+        return None
+    made = [partial_decrypt(share=share, summed=summed) for summed in sums.values()]
+    del share
+    _partials_store(Consultation(pk=consultation_id), made)
+    return made
 
 
 def done_by(consultation_id: int) -> dict[int, int]:
@@ -333,18 +326,6 @@ def decryption_status(consultation_id: int, needed: int) -> DecryptionStatus:
         CommuneSum.objects.filter(consultation_id=consultation_id).count(),
         done_by(consultation_id),
     )
-
-
-def partials_of(consultation_id: int) -> dict[int, list[PartialDecryption]]:
-    """Commune id → its checked partial decryptions, lowest commissioner first."""
-    found: dict[int, list[PartialDecryption]] = {}
-    for commune_id, data in (
-        StoredPartial.objects.filter(consultation_id=consultation_id)
-        .order_by("commune_id", "index")
-        .values_list("commune_id", "data")
-    ):
-        found.setdefault(commune_id, []).append(PartialDecryption.from_json(data))
-    return found
 
 
 # Appointing the commissioners, and their uploads before voting --------------------------------

@@ -34,7 +34,6 @@ from urncrypto import (
     DiscreteLog,
     PartialDecryption,
     UrnCryptoError,
-    partial_decrypt,
     totals_decrypt,
 )
 
@@ -125,30 +124,6 @@ def count_plan(*, consultation_id: int, now=None, size: int | None = None) -> li
         )
 
 
-def _server_partials(consultation_id: int, sums: dict) -> list[PartialDecryption] | None:
-    """A round without commissioners: the server's partial decryptions of these sums (kept, for
-    the open data), or None when its key share is not on this server."""
-    share = sealing.server_share_load(consultation_id)
-    if share is None:
-        return None
-    made = [partial_decrypt(share=share, summed=summed) for summed in sums.values()]
-    del share
-    StoredPartial.objects.bulk_create(
-        [
-            StoredPartial(
-                consultation_id=consultation_id,
-                commune_id=partial.commune_id,
-                index=partial.index,
-                data=partial.to_json(),
-            )
-            for partial in made
-        ],
-        batch_size=2000,
-        ignore_conflicts=True,
-    )
-    return made
-
-
 def chunk_totals(consultation: Consultation, first: int, last: int) -> dict | None:
     """The online totals of the communes with ids first…last: {commune id: {"urn", "votes",
     "unopened"}}; None when a round without commissioners has no key share on this server."""
@@ -176,7 +151,7 @@ def chunk_totals(consultation: Consultation, first: int, last: int) -> dict | No
         ):
             partials.setdefault(commune_id, []).append(PartialDecryption.from_json(data))
     else:
-        made = _server_partials(consultation.pk, sums)
+        made = commissioners.server_partials(consultation.pk, sums)
         if made is None:
             return None
         for partial in made:
