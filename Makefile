@@ -127,8 +127,9 @@ reliability: install
 	$(PY) reliability/run.py $(RELIABILITY_ARGS)
 
 # Back a database up to one file (DATABASE_URL=... make backup [BACKUP=file]), and restore a file
-# into a database, created when missing (DATABASE_URL=... make restore BACKUP=file). The urns'
-# private keys are not in the database (URN_KEY_DIR): back that folder up too, kept apart.
+# into a database, created when missing (DATABASE_URL=... make restore BACKUP=file). The server's
+# key shares of rounds without commissioners are not in the database (URN_KEY_DIR): back that
+# folder up too, kept apart.
 BACKUP_STAMP := $(shell date +%Y%m%d-%H%M%S)
 BACKUP ?= var/backups/comunas-$(BACKUP_STAMP).dump
 backup:
