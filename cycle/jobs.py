@@ -52,5 +52,12 @@ def round_count_reduce_task(consultation_id: int):
 
 
 @shared_task(**RETRY)
+def urn_fold_task(consultation_id: int):
+    """Add the round's queued ballots into its running sums, batch by batch (queued by the
+    tick every minute during voting)."""
+    return work.urn_fold(consultation_id=consultation_id)
+
+
+@shared_task(**RETRY)
 def round_allocate_task(consultation_id: int):
     return work.round_allocate(consultation_id=consultation_id)

@@ -27,8 +27,9 @@ from voting import commissioners
 from voting.counting import rounds_awaiting_count
 from voting.models import Count, Urn
 from voting.services import urn_open
+from voting.sums import rounds_to_fold
 
-from .jobs import round_allocate_task, round_count_task
+from .jobs import round_allocate_task, round_count_task, urn_fold_task
 from .work import round_allocate, round_count
 
 __all__ = [
@@ -180,8 +181,9 @@ def round_propose_next(*, by=None, now=None) -> Consultation | None:
 
 def rounds_advance_due(*, now=None) -> list[tuple[int, str, str]]:
     """The beat's tick: move every round whose date has come, one step at a time and in order,
-    through the same steps a person uses; then queue the counts that have not finished and give
-    published rounds' winners the allocations they lack. Returns the moves made, as
+    through the same steps a person uses; then queue the folds of ballots waiting to be added into
+    their urn's running sums, the counts that have not finished, and give published rounds'
+    winners the allocations they lack. Returns the moves made, as
     (round id, from phase, to phase).
 
     Safe late (it catches up step by step), twice, or at once with another tick: each step locks
@@ -205,6 +207,8 @@ def rounds_advance_due(*, now=None) -> list[tuple[int, str, str]]:
                     )
                     break
                 moved.append((pk, from_phase, to))
+    for consultation_id in rounds_to_fold():
+        outbox.send(urn_fold_task, consultation_id)
     for consultation_id in rounds_awaiting_count():
         outbox.send(round_count_task, consultation_id)
     for consultation_id in rounds_awaiting_allocations():

@@ -13,6 +13,7 @@ from .jobs import (
     round_count_chunk_task,
     round_count_reduce_task,
     round_count_task,
+    urn_fold_task,
 )
 
 __all__ = [
@@ -22,12 +23,14 @@ __all__ = [
     "round_count_task",
     "round_propose_next_task",
     "rounds_advance_due_task",
+    "urn_fold_task",
 ]
 
 
 @shared_task(**RETRY)
 def rounds_advance_due_task():
-    """Every minute: move the rounds whose dates have come, queue the counts not finished and
+    """Every minute: move the rounds whose dates have come, queue the folds of queued ballots
+    into the urns' running sums and the counts not finished, and
     allocate published rounds' winners."""
     return services.rounds_advance_due()
 

@@ -1,5 +1,6 @@
-"""The long work after voting closes, run by jobs and by the tick, never in a request: the count
-(in ranges of communes any worker takes, then one reduce) and the allocations. Each takes a
+"""The long work of a round, run by jobs and by the tick, never in a request: the running sums
+of the urn during voting, the count (in ranges of communes any worker takes, then one reduce) and
+the allocations. Each takes a
 round's id and is safe to run twice or at once.
 
 They queue nothing, so the jobs that run them (``jobs.py``) import nothing that queues those
@@ -11,8 +12,14 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from funding.services import allocations_for_round
-from voting import closing, counting
+from voting import closing, counting, sums
 from voting.models import Count
+
+
+def urn_fold(*, consultation_id: int) -> int:
+    """Add the round's queued ballots into its running sums, until none is left; returns how
+    many. Safe at once with another fold or with the close of voting."""
+    return sums.urn_fold_all(consultation_id=consultation_id)
 
 
 def round_count(*, consultation_id: int, now=None) -> Count | None:

@@ -3,15 +3,17 @@
 During voting a ballot row is written in its voter's transaction: on PostgreSQL it carries that
 transaction's id (xmin) and lands on the page after the last vote's, as the voting-book row does;
 on SQLite its rowid follows the book's. Whoever holds a copy of the database could pair the two
-by either, and with the commissioners' k key shares read each voter's choice. The running sums
-(``UrnShard``) carry the same link in their row versions. So, once voting has closed:
+by either, and with the commissioners' k key shares read each voter's choice. The queue of
+ballots to add (``UrnPending``) and the running sums (``UrnShard``, whose row versions differ by
+a fold's batch) carry the same kind of link. So, once voting has closed:
 
-1. each commune's running sums are added into its final sum (``CommuneSum``), written fresh;
+1. the ballots still queued are added into the running sums (``voting.sums``), and each commune's
+   running sums into its final sum (``CommuneSum``), written fresh;
 2. the round's ballots are deleted and written again in one transaction, in receipt order (a
    hash, unrelated to who voted or when): every row gets the same new transaction id and a
    storage place that follows the receipts;
 3. the running sums are deleted;
-4. both tables are rewritten on disk (``VACUUM FULL``), so the old row versions are gone from
+4. the three tables are rewritten on disk (``VACUUM FULL``), so the old row versions are gone from
    the data files too, not just invisible.
 
 What still holds the link is anything copied during voting: WAL archives, base backups,
@@ -28,13 +30,15 @@ import audit
 from consultations.models import Consultation
 from urncrypto import group
 
-from .models import CommuneSum, SealedBallot, Urn, UrnShard
+from .models import CommuneSum, SealedBallot, Urn, UrnPending, UrnShard
 from .selectors import ballot_contexts
+from .sums import urn_fold_all
 
 logger = logging.getLogger(__name__)
 
 URN = SealedBallot._meta.db_table
 SHARDS = UrnShard._meta.db_table
+PENDING = UrnPending._meta.db_table
 COLUMNS = "receipt, consultation_id, commune_id, sealed"
 
 # PostgreSQL: one statement moves the rows; the append-only trigger lets this transaction
@@ -114,6 +118,7 @@ def urn_rewrite(*, consultation_id: int, now=None) -> bool:
         consultation = Consultation.objects.get(pk=consultation_id)
         if consultation.phase != Consultation.Phase.COUNTING:
             return False
+        urn_fold_all(consultation_id=consultation_id)
         CommuneSum.objects.filter(consultation=consultation).delete()
         sums = CommuneSum.objects.bulk_create(_sums(consultation), batch_size=2000)
         statements = _REWRITE_POSTGRESQL if connection.vendor == "postgresql" else _REWRITE_SQLITE
@@ -124,6 +129,7 @@ def urn_rewrite(*, consultation_id: int, now=None) -> bool:
                 if connection.vendor == "postgresql" and statement.lstrip().startswith("WITH"):
                     moved = cursor.rowcount  # the rows moved (the statements after are SETs)
         UrnShard.objects.filter(consultation=consultation).delete()
+        UrnPending.objects.filter(consultation=consultation).delete()
         urn.rewritten_at = now
         urn.save(update_fields=["rewritten_at"])
         audit.record(
@@ -144,7 +150,7 @@ def tables_rewrite_on_disk() -> bool:
         return False
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"VACUUM FULL {URN}, {SHARDS}")
+            cursor.execute(f"VACUUM FULL {URN}, {SHARDS}, {PENDING}")
             # VACUUM FULL leaves the visibility map empty: without this plain VACUUM every count
             # of the urn's rows (the count's, per range of communes) reads the whole heap, 0.7 s
             # instead of 0.02 s a range nationally. It also gives the planner fresh statistics.

@@ -172,12 +172,35 @@ class SealedBallot(models.Model):
         return self.receipt
 
 
+class UrnPending(models.Model):
+    """A ballot not yet added into its commune's running sums: written by the vote's own
+    statement beside the ballot, removed when a fold adds it (``voting.sums``). Keeps the vote one
+    statement: the additions happen in batches, off the voter's request."""
+
+    receipt = models.CharField(_("receipt"), max_length=26, primary_key=True)
+    consultation = models.ForeignKey(
+        "consultations.Consultation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("consultation"),
+        db_index=False,
+    )
+
+    class Meta:
+        verbose_name = _("ballot waiting to be added")
+        verbose_name_plural = _("ballots waiting to be added")
+
+    def __str__(self):
+        return self.receipt
+
+
 class UrnShard(models.Model):
-    """A running sum of some of a commune's ballots during voting: each vote adds its ballot into
-    one of the commune's ``SHARDS`` rows, drawn at random, in its own transaction, so the count
-    adds a few rows instead of millions of ballots. No time and no number of ballots: each version
-    of a row differs from the last by one ballot, which is why the rows are emptied when voting
-    closes (the close-of-voting rewrite) and never decrypted: only a commune's whole sum is."""
+    """A running sum of some of a commune's ballots during voting: each fold (``voting.sums``)
+    adds a batch of the commune's ballots into one of its ``SHARDS`` rows, drawn at random, so
+    the count adds a few rows instead of millions of ballots. No time and no number of ballots:
+    each version of a row differs from the last by a batch (possibly of one ballot), which is
+    why the rows are emptied when voting closes (the close-of-voting rewrite) and never
+    decrypted: only a commune's whole sum is."""
 
     SHARDS = 4
 

@@ -2,7 +2,8 @@
 
 A vote whose rules all hold is one SQL statement: it checks the rules, locks the round against
 closing (``FOR SHARE``), writes the voting-book row unless the person is already in it, and only
-then the sealed ballot; a refusal reads the details to explain itself. So two tabs,
+then the encrypted ballot and its place in the queue of ballots to add into the commune's running
+sums; a refusal reads the details to explain itself. So two tabs,
 two devices or twenty POSTs at once record exactly one vote, and no vote slips in once the round
 has moved on to counting. Votes are not written to the audit trail: the voting book is their
 append-only record, and an audit entry per vote would be one more row sharing the vote's time.
@@ -28,7 +29,7 @@ from urncrypto import ballot_encrypt, group
 from . import commissioners, eligibility
 from . import urn as sealing
 from .eligibility import ONLINE
-from .models import SealedBallot, Urn, UrnShard, VotingBookEntry
+from .models import SealedBallot, Urn, UrnPending, UrnShard, VotingBookEntry
 from .selectors import ballot_contexts
 
 
@@ -82,7 +83,7 @@ def urn_open(*, consultation: Consultation, now: datetime.datetime) -> Urn:
 
 
 def shards_create(consultation: Consultation) -> int:
-    """Each commune's empty running sums, written as voting opens, so a vote only updates."""
+    """Each commune's empty running sums, written as voting opens, so a fold only updates."""
     rows = [
         UrnShard(
             consultation=consultation,
@@ -157,40 +158,12 @@ def ballot(*, consultation: Consultation, commune_id: int) -> list[Project]:
 
 
 class Cast:
-    """One vote being written: the round, the time, the encrypted ballot and the running sum it
-    goes into (one of its commune's, drawn at random)."""
+    """One vote being written: the round, the time and the encrypted ballot."""
 
     def __init__(self, consultation, now, ballot):
         self.consultation, self.now, self.ballot = consultation, now, ballot
         self.receipt = ballot.receipt
         self.payload = ballot.payload_bytes()
-        self.shard = random.SystemRandom().randrange(UrnShard.SHARDS)
-
-
-_SHARD_READ = (
-    "SELECT c1, c2 FROM {shards} WHERE consultation_id = %s AND commune_id = %s AND shard = %s"
-)
-_SHARD_WRITE = (
-    "UPDATE {shards} SET c1 = %s, c2 = %s "
-    "WHERE consultation_id = %s AND commune_id = %s AND shard = %s"
-)
-
-
-def _shard_add(cursor, cast: Cast, *, prepare: bool | None = None) -> None:
-    """Add the ballot into its running sum: read locked, 8 additions here, written back (the
-    vote's own transaction, so the sum and the urn never disagree)."""
-    ballot, shards = cast.ballot, UrnShard._meta.db_table
-    where = [cast.consultation.pk, ballot.context.commune_id, cast.shard]
-    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
-    kwargs = {} if prepare is None else {"prepare": prepare}
-    cursor.execute(_SHARD_READ.format(shards=shards) + lock, where, **kwargs)
-    c1, c2 = cursor.fetchone()
-    c1 = group.add(bytes(c1), ballot.c1)
-    c2 = bytes(c2)
-    summed = b"".join(
-        group.add(c2[32 * s : 32 * (s + 1)], point) for s, point in enumerate(ballot.c2)
-    )
-    cursor.execute(_SHARD_WRITE.format(shards=shards), [c1, summed, *where], **kwargs)
 
 
 _CAST = """
@@ -203,9 +176,13 @@ WITH open_round AS (
     SELECT id, %(resident)s, %(commune)s, %(online)s, %(now)s FROM open_round
     ON CONFLICT (consultation_id, resident_id) DO NOTHING
     RETURNING 1
+), ballot AS (
+    INSERT INTO {urn} (receipt, consultation_id, commune_id, sealed)
+    SELECT %(receipt)s, %(consultation)s, %(commune)s, %(sealed)s FROM book
+    RETURNING receipt
 )
-INSERT INTO {urn} (receipt, consultation_id, commune_id, sealed)
-SELECT %(receipt)s, %(consultation)s, %(commune)s, %(sealed)s FROM book
+INSERT INTO {pending} (receipt, consultation_id)
+SELECT receipt, %(consultation)s FROM ballot
 RETURNING receipt
 """
 
@@ -213,8 +190,8 @@ RETURNING receipt
 # The whole vote in one statement when every rule holds (the usual case): the voter's
 # conditions (voting.eligibility's rule; whether they voted already is the book's unique key),
 # the round still in voting (FOR SHARE, so closing waits for votes in flight), the voting-book
-# row unless the person is already in it, and only then the sealed ballot. When it writes
-# nothing, voter_check says why.
+# row unless the person is already in it, and only then the encrypted ballot and its place in the
+# queue to add (``voting.sums``). When it writes nothing, voter_check says why.
 _CAST_CHECKED = """
 WITH voter AS (
     SELECT r.id AS resident_id, c.id AS commune_id
@@ -229,9 +206,13 @@ WITH voter AS (
     FROM open_round, voter
     ON CONFLICT (consultation_id, resident_id) DO NOTHING
     RETURNING commune_id
+), ballot AS (
+    INSERT INTO {urn} (receipt, consultation_id, commune_id, sealed)
+    SELECT %(receipt)s, %(consultation)s, commune_id, %(sealed)s FROM book
+    RETURNING receipt
 )
-INSERT INTO {urn} (receipt, consultation_id, commune_id, sealed)
-SELECT %(receipt)s, %(consultation)s, commune_id, %(sealed)s FROM book
+INSERT INTO {pending} (receipt, consultation_id)
+SELECT receipt, %(consultation)s FROM ballot
 RETURNING receipt
 """
 
@@ -241,6 +222,7 @@ def _tables() -> dict[str, str]:
         **eligibility.tables(),
         "consultation": Consultation._meta.db_table,
         "urn": SealedBallot._meta.db_table,
+        "pending": UrnPending._meta.db_table,
     }
 
 
@@ -265,12 +247,7 @@ def _cast_in_one_statement(cast: Cast, user, project_id) -> bool:
     # is None and nothing is prepared: the next statement may reach another server connection.
     # Django's error wrapper: a dropped connection marks it unusable, so it is closed when the
     # request ends instead of failing every later request of this thread.
-    prepare = connection.connection.prepare_threshold is not None
-    with (
-        transaction.atomic(),
-        connection.wrap_database_errors,
-        psycopg.Cursor(connection.connection) as cursor,
-    ):
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             _cast_checked(consultation.max_age is not None),
             {
@@ -282,12 +259,9 @@ def _cast_in_one_statement(cast: Cast, user, project_id) -> bool:
                 "receipt": cast.receipt,
                 "sealed": cast.payload,
             },
-            prepare=prepare,
+            prepare=connection.connection.prepare_threshold is not None,
         )
-        if cursor.fetchone() is None:
-            return False
-        _shard_add(cursor, cast, prepare=prepare)
-    return True
+        return cursor.fetchone() is not None
 
 
 @dataclass(frozen=True)
@@ -316,8 +290,8 @@ def vote_cast(*, consultation: Consultation, user, project_id: int, now=None) ->
     """Cast a person's online vote; returns the receipt. Refusals raise ValidationError.
 
     The ballot is encrypted before the transaction (from this process's pool of precomputed
-    ballots); the transaction writes the voting-book row, the ballot, and adds the ballot into
-    one of its commune's running sums, or nothing."""
+    ballots); one statement writes the voting-book row, the ballot and its place in the queue of
+    ballots to add into their commune's running sums (``voting.sums``), or nothing."""
     now = now or timezone.now()
     eligibility.refuse_outside_window(consultation, now, ONLINE)
     commune_id = ballots_of(consultation).commune_of.get(project_id)
@@ -353,7 +327,7 @@ def vote_cast(*, consultation: Consultation, user, project_id: int, now=None) ->
 def _cast_known_voter(cast: Cast, voter) -> bool:
     """The vote of a person voter_check has just passed (the rare path after the one statement
     wrote nothing: a vote racing this one, or the round closing)."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             _CAST.format(**_tables()),
             {
@@ -367,10 +341,7 @@ def _cast_known_voter(cast: Cast, voter) -> bool:
                 "sealed": cast.payload,
             },
         )
-        if cursor.fetchone() is None:
-            return False
-        _shard_add(cursor, cast)
-    return True
+        return cursor.fetchone() is not None
 
 
 # The embedded database (SQLite) has no data-modifying WITH: the same write in two statements,
@@ -389,11 +360,14 @@ _CAST_URN_SQLITE = """
 INSERT INTO {urn} (receipt, consultation_id, commune_id, sealed)
 VALUES (%(receipt)s, %(consultation)s, %(commune)s, %(sealed)s)
 """
+_CAST_PENDING_SQLITE = (
+    "INSERT INTO {pending} (receipt, consultation_id) VALUES (%(receipt)s, %(consultation)s)"
+)
 
 
 def _cast_portably(cast: Cast, voter) -> bool:
     """The same write on the embedded database: the voting-book row unless the person is in it
-    already or the round has left voting, then the ballot and its running sum."""
+    already or the round has left voting, then the ballot and its place in the queue to add."""
     tables = _tables()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -418,5 +392,8 @@ def _cast_portably(cast: Cast, voter) -> bool:
                 "sealed": cast.payload,
             },
         )
-        _shard_add(cursor, cast)
+        cursor.execute(
+            _CAST_PENDING_SQLITE.format(**tables),
+            {"receipt": cast.receipt, "consultation": cast.consultation.pk},
+        )
     return True

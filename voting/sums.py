@@ -1,0 +1,99 @@
+"""The running sums of the urn, kept during voting so the count adds a few rows per commune
+instead of millions of ballots.
+
+The vote stays one statement: beside its ballot it writes the ballot's receipt into a queue
+(``UrnPending``). A fold takes a batch of the queue, adds each ballot's encryptions into one of
+its commune's running sums (``UrnShard``, drawn at random), and removes the batch, in one
+transaction: the minute tick queues a fold for each round in voting, and the close of voting
+folds what is left before it writes the commune sums. Two folds at once take different ballots
+(``SKIP LOCKED``) and lock the sums in commune order, so they neither double-add nor deadlock.
+"""
+
+import random
+
+from django.db import connection, transaction
+
+from consultations.models import Consultation
+from urncrypto import group
+
+from .models import SealedBallot, UrnPending, UrnShard
+
+FOLD_BATCH = 20_000
+
+_TAKE = (
+    f"SELECT p.receipt, u.commune_id, u.sealed FROM {UrnPending._meta.db_table} p "  # noqa: S608
+    f"JOIN {SealedBallot._meta.db_table} u ON u.receipt = p.receipt "
+    "WHERE p.consultation_id = %s LIMIT %s"
+)
+_SHARD = (
+    f"SELECT c1, c2 FROM {UrnShard._meta.db_table} "  # noqa: S608
+    "WHERE consultation_id = %s AND commune_id = %s AND shard = %s"
+)
+_SHARD_WRITE = (
+    f"UPDATE {UrnShard._meta.db_table} SET c1 = %s, c2 = %s "  # noqa: S608
+    "WHERE consultation_id = %s AND commune_id = %s AND shard = %s"
+)
+
+
+def projects_in(payload: bytes) -> int:
+    """A stored ballot's number of projects, from its length: C1 and a C2 each (32 bytes), a
+    0-or-1 proof each (128) and the sum proof (64)."""
+    return (len(payload) - 96) // 160
+
+
+def urn_fold(*, consultation_id: int, limit: int = FOLD_BATCH) -> int:
+    """Add up to ``limit`` queued ballots of the round into their communes' running sums, in one
+    transaction; returns how many (0 when the queue is empty)."""
+    postgresql = connection.vendor == "postgresql"
+    lock = " FOR UPDATE OF p SKIP LOCKED" if postgresql else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_TAKE + lock, [consultation_id, limit])
+        rows = cursor.fetchall()
+        if not rows:
+            return 0
+        c1s: dict[int, group.Accumulator] = {}
+        c2s: dict[int, list[group.Accumulator]] = {}
+        for _receipt, commune_id, sealed in rows:
+            sealed = bytes(sealed)
+            n = projects_in(sealed)
+            if commune_id not in c1s:
+                c1s[commune_id] = group.Accumulator()
+                c2s[commune_id] = [group.Accumulator() for _ in range(n)]
+            c1s[commune_id].add(sealed[:32])
+            for s, acc in enumerate(c2s[commune_id]):
+                acc.add(sealed[32 * (s + 1) : 32 * (s + 2)])
+        draw = random.SystemRandom()
+        for commune_id in sorted(c1s):
+            where = [consultation_id, commune_id, draw.randrange(UrnShard.SHARDS)]
+            cursor.execute(_SHARD + (" FOR UPDATE" if postgresql else ""), where)
+            c1, c2 = cursor.fetchone()
+            c2 = bytes(c2)
+            c1 = group.add(bytes(c1), c1s[commune_id].value)
+            c2 = b"".join(
+                group.add(c2[32 * s : 32 * (s + 1)], acc.value)
+                for s, acc in enumerate(c2s[commune_id])
+            )
+            cursor.execute(_SHARD_WRITE, [c1, c2, *where])
+        receipts = [receipt for receipt, *_rest in rows]
+        for start in range(0, len(receipts), 500):  # within SQLite's limit of parameters
+            UrnPending.objects.filter(pk__in=receipts[start : start + 500]).delete()
+    return len(rows)
+
+
+def urn_fold_all(*, consultation_id: int) -> int:
+    """Fold until the round's queue is empty (the close of voting); returns how many."""
+    total = 0
+    while folded := urn_fold(consultation_id=consultation_id):
+        total += folded
+    return total
+
+
+def rounds_to_fold() -> list[int]:
+    """The rounds in voting with ballots waiting to be added (a closed round's are added by its
+    close-of-voting rewrite; a cancelled round's never are)."""
+    return list(
+        UrnPending.objects.filter(consultation__phase=Consultation.Phase.VOTING)
+        .values_list("consultation_id", flat=True)
+        .distinct()
+        .order_by()
+    )
