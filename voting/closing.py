@@ -32,7 +32,7 @@ from urncrypto import group
 
 from .models import CommuneSum, SealedBallot, Urn, UrnPending, UrnShard
 from .selectors import ballot_contexts
-from .sums import urn_fold_all
+from .sums import folds_stop, urn_fold_all
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,7 @@ def urn_rewrite(*, consultation_id: int, now=None) -> bool:
         consultation = Consultation.objects.get(pk=consultation_id)
         if consultation.phase != Consultation.Phase.COUNTING:
             return False
+        folds_stop(consultation_id)
         urn_fold_all(consultation_id=consultation_id)
         CommuneSum.objects.filter(consultation=consultation).delete()
         sums = CommuneSum.objects.bulk_create(_sums(consultation), batch_size=2000)

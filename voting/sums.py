@@ -6,7 +6,9 @@ The vote stays one statement: beside its ballot it writes the ballot's receipt i
 its commune's running sums (``UrnShard``, drawn at random), and removes the batch, in one
 transaction: the minute tick queues a fold for each round in voting, and the close of voting
 folds what is left before it writes the commune sums. Two folds at once take different ballots
-(``SKIP LOCKED``) and lock the sums in commune order, so they neither double-add nor deadlock.
+(``SKIP LOCKED``) and lock the sums in commune order, so they neither double-add nor deadlock;
+each holds the round's fold lock shared, which the close of voting takes whole: it waits for the
+folds in flight, and none starts until it is done.
 """
 
 import random
@@ -19,6 +21,8 @@ from urncrypto import group
 from .models import SealedBallot, UrnPending, UrnShard
 
 FOLD_BATCH = 20_000
+# The advisory lock (key, round) folds hold shared and the close of voting holds whole.
+FOLD_LOCK = 7002
 
 _TAKE = (
     f"SELECT p.receipt, u.commune_id, u.sealed FROM {UrnPending._meta.db_table} p "  # noqa: S608
@@ -47,6 +51,10 @@ def urn_fold(*, consultation_id: int, limit: int = FOLD_BATCH) -> int:
     postgresql = connection.vendor == "postgresql"
     lock = " FOR UPDATE OF p SKIP LOCKED" if postgresql else ""
     with transaction.atomic(), connection.cursor() as cursor:
+        if postgresql:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s, %s)", [FOLD_LOCK, consultation_id]
+            )
         cursor.execute(_TAKE + lock, [consultation_id, limit])
         rows = cursor.fetchall()
         if not rows:
@@ -78,6 +86,14 @@ def urn_fold(*, consultation_id: int, limit: int = FOLD_BATCH) -> int:
         for start in range(0, len(receipts), 500):  # within SQLite's limit of parameters
             UrnPending.objects.filter(pk__in=receipts[start : start + 500]).delete()
     return len(rows)
+
+
+def folds_stop(consultation_id: int) -> None:
+    """Inside the close of voting's transaction: wait for the round's folds in flight to commit
+    and keep new ones out until it commits (the sums it reads are then final)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FOLD_LOCK, consultation_id])
 
 
 def urn_fold_all(*, consultation_id: int) -> int:

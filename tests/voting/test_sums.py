@@ -2,11 +2,16 @@
 statement; folds add the queue into the sums in batches, each ballot exactly once however many
 folds run at once; the close of voting adds what is left."""
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from django.db import connection, transaction
 
 import outbox
 from cycle import services as cycle
-from voting import services, sums
+from voting import closing, services, sums
 from voting.models import CommuneResult, UrnPending, UrnShard
 
 from ..builders import close_now, live_round_for, make_voter
@@ -93,3 +98,37 @@ def test_the_close_of_voting_adds_what_is_still_queued(commune_a, commune_b, cou
     assert not UrnPending.objects.exists() and not UrnShard.objects.exists()
     result = CommuneResult.objects.get(consultation=consultation, commune=commune_a)
     assert (result.voting_book, result.urn, result.counted) == (4, 4, 4)
+
+
+def test_the_close_of_voting_waits_for_a_fold_in_flight(commune_a, commune_b, council_a):
+    """A fold that has taken a batch but not committed when voting closes: the close waits for
+    it, so the commune sums it writes hold every ballot."""
+    consultation = live_round_for(commune_a, commune_b)
+    projects = list(consultation.projects.filter(commune=commune_a).order_by("pk"))
+    _votes(consultation, council_a, projects, 6)
+    close_now(consultation)
+    folding = threading.Event()
+
+    def slow_fold():
+        try:
+            with transaction.atomic():
+                folded = sums.urn_fold(consultation_id=consultation.pk, limit=4)
+                folding.set()
+                time.sleep(1.0)  # still holding its batch and the sums it changed
+            return folded
+        finally:
+            connection.close()
+
+    def close():
+        try:
+            folding.wait(10)
+            return closing.urn_rewrite(consultation_id=consultation.pk)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        folded, rewritten = pool.submit(slow_fold), pool.submit(close)
+        assert (folded.result(), rewritten.result()) == (4, True)
+    cycle.round_count(consultation_id=consultation.pk)
+    result = CommuneResult.objects.get(consultation=consultation, commune=commune_a)
+    assert (result.voting_book, result.urn, result.counted) == (6, 6, 6)
