@@ -28,11 +28,10 @@ from django.utils import timezone
 
 import audit
 from consultations.models import Consultation
-from urncrypto import group
 
 from .models import CommuneSum, SealedBallot, Urn, UrnPending, UrnShard
 from .selectors import ballot_contexts
-from .sums import folds_stop, urn_fold_all
+from .sums import CommuneSums, folds_stop, urn_fold_all
 
 logger = logging.getLogger(__name__)
 
@@ -75,21 +74,15 @@ def _sums(consultation: Consultation) -> list[CommuneSum]:
         .values_list("commune_id", "n")
         .order_by()
     )
-    c1s: dict[int, group.Accumulator] = {}
-    c2s: dict[int, list[group.Accumulator]] = {}
+    running = CommuneSums()
     for commune_id, c1, c2 in UrnShard.objects.filter(consultation=consultation).values_list(
         "commune_id", "c1", "c2"
     ):
-        if commune_id not in c1s:
-            c1s[commune_id] = group.Accumulator()
-            c2s[commune_id] = [group.Accumulator() for _ in range(len(c2) // 32)]
-        c1s[commune_id].add(bytes(c1))
-        for s, acc in enumerate(c2s[commune_id]):
-            acc.add(bytes(c2[32 * s : 32 * (s + 1)]))
+        running.add(commune_id, bytes(c1), bytes(c2))
     sums = []
     for commune_id, n in sorted(ballots.items()):
-        context = contexts.get(commune_id)
-        if context is None or commune_id not in c1s:
+        context, summed = contexts.get(commune_id), running.of(commune_id)
+        if context is None or summed is None:
             # Ballots with no running sum cannot be (the vote writes both or neither); the
             # count finds the commune's totals short and says so.
             logger.error("commune %s has %s ballots and no running sum", commune_id, n)
@@ -100,8 +93,8 @@ def _sums(consultation: Consultation) -> list[CommuneSum]:
                 commune_id=commune_id,
                 projects=list(context.projects),
                 ballots=n,
-                c1=c1s[commune_id].value,
-                c2=b"".join(acc.value for acc in c2s[commune_id]),
+                c1=summed[0],
+                c2=summed[1],
             )
         )
     return sums

@@ -26,7 +26,7 @@ from consultations.selectors import participating_communes, published_rounds
 from replica import public_read, public_stream
 from urncrypto import BallotContext
 
-from .commissioners import decryption_status
+from .commissioners import DecryptionStatus, decryption_status
 from .models import (
     BookConflict,
     CommuneResult,
@@ -748,20 +748,12 @@ def ballot_contexts(consultation: Consultation) -> dict[int, BallotContext]:
     }
 
 
-@dataclass(frozen=True)
-class DecryptionProgress:
-    needed: int
-    total: int
-    complete: int  # commissioners who have decrypted every commune's sum
-
-
-def decryption_progress(*, consultation) -> DecryptionProgress | None:
+def decryption_progress(*, consultation) -> DecryptionStatus | None:
     """For a round with commissioners whose urn has been summed: how far their decryption is."""
     urn = Urn.objects.filter(consultation=consultation).first()
     if urn is None or not urn.shares_needed or urn.rewritten_at is None:
         return None
-    status = decryption_status(consultation.pk, urn.shares_needed)
-    return DecryptionProgress(urn.shares_needed, urn.shares_total, status.complete)
+    return decryption_status(consultation.pk, urn.shares_needed)
 
 
 # pk → (expires at, round). A round in voting is read at most every few seconds per process:

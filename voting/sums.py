@@ -45,6 +45,37 @@ def projects_in(payload: bytes) -> int:
     return (len(payload) - 96) // 160
 
 
+class CommuneSums:
+    """Encryptions added up per commune: every C1 into one point and each project's C2 into one,
+    the C2 given and kept as one bytes value of 32 a project (as the sums are stored)."""
+
+    def __init__(self):
+        self._c1: dict[int, group.Accumulator] = {}
+        self._c2: dict[int, list[group.Accumulator]] = {}
+
+    def add(self, commune_id: int, c1: bytes, c2: bytes) -> None:
+        if commune_id not in self._c1:
+            self._c1[commune_id] = group.Accumulator()
+            self._c2[commune_id] = [group.Accumulator() for _ in range(len(c2) // 32)]
+        self._c1[commune_id].add(c1)
+        for s, acc in enumerate(self._c2[commune_id]):
+            acc.add(c2[32 * s : 32 * (s + 1)])
+
+    def add_ballot(self, commune_id: int, payload: bytes) -> None:
+        """A stored ballot's encryptions (its payload begins with C1, then each C2)."""
+        self.add(commune_id, payload[:32], payload[32 : 32 * (projects_in(payload) + 1)])
+
+    def communes(self) -> list[int]:
+        return sorted(self._c1)
+
+    def of(self, commune_id: int) -> tuple[bytes, bytes] | None:
+        """(ΣC1, ΣC2 of each project joined), or None for a commune nothing was added to."""
+        if commune_id not in self._c1:
+            return None
+        c2 = b"".join(acc.value for acc in self._c2[commune_id])
+        return self._c1[commune_id].value, c2
+
+
 def urn_fold(*, consultation_id: int, limit: int = FOLD_BATCH) -> int:
     """Add up to ``limit`` queued ballots of the round into their communes' running sums, in one
     transaction; returns how many (0 when the queue is empty)."""
@@ -59,29 +90,16 @@ def urn_fold(*, consultation_id: int, limit: int = FOLD_BATCH) -> int:
         rows = cursor.fetchall()
         if not rows:
             return 0
-        c1s: dict[int, group.Accumulator] = {}
-        c2s: dict[int, list[group.Accumulator]] = {}
+        batch = CommuneSums()
         for _receipt, commune_id, sealed in rows:
-            sealed = bytes(sealed)
-            n = projects_in(sealed)
-            if commune_id not in c1s:
-                c1s[commune_id] = group.Accumulator()
-                c2s[commune_id] = [group.Accumulator() for _ in range(n)]
-            c1s[commune_id].add(sealed[:32])
-            for s, acc in enumerate(c2s[commune_id]):
-                acc.add(sealed[32 * (s + 1) : 32 * (s + 2)])
+            batch.add_ballot(commune_id, bytes(sealed))
         draw = random.SystemRandom()
-        for commune_id in sorted(c1s):
+        for commune_id in batch.communes():
             where = [consultation_id, commune_id, draw.randrange(UrnShard.SHARDS)]
             cursor.execute(_SHARD + (" FOR UPDATE" if postgresql else ""), where)
             c1, c2 = cursor.fetchone()
-            c2 = bytes(c2)
-            c1 = group.add(bytes(c1), c1s[commune_id].value)
-            c2 = b"".join(
-                group.add(c2[32 * s : 32 * (s + 1)], acc.value)
-                for s, acc in enumerate(c2s[commune_id])
-            )
-            cursor.execute(_SHARD_WRITE, [c1, c2, *where])
+            batch.add(commune_id, bytes(c1), bytes(c2))
+            cursor.execute(_SHARD_WRITE, [*batch.of(commune_id), *where])
         receipts = [receipt for receipt, *_rest in rows]
         for start in range(0, len(receipts), 500):  # within SQLite's limit of parameters
             UrnPending.objects.filter(pk__in=receipts[start : start + 500]).delete()

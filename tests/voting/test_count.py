@@ -21,10 +21,9 @@ from voting.models import (
     CountChunk,
     PartialDecryption,
     ProjectResult,
-    SealedBallot,
 )
 
-from ..builders import DURING_VOTING, close_voting, hours, make_voter
+from ..builders import DURING_VOTING, close_voting, hours, make_voter, slipped_ballot
 from ..concurrency import run_at_once
 
 
@@ -205,7 +204,7 @@ def test_a_ballot_slipped_into_the_urn_breaks_the_agreement(voting_round, counci
     cast(voting_round, council_a, [0])
     close_voting(voting_round)
     assert cycle.round_count(consultation_id=voting_round.pk).status == "done"
-    slipped_in(voting_round, council_a.commune)
+    slipped_ballot(voting_round, voting_round.projects.filter(commune=council_a.commune).first())
     count = cycle.round_count(consultation_id=voting_round.pk)  # counted again, from scratch
     assert count.status == "discrepancy"
     a = CommuneResult.objects.get(commune=council_a.commune)
@@ -223,12 +222,6 @@ def test_a_sum_that_does_not_decrypt_breaks_the_agreement(voting_round, council_
     assert count.status == "discrepancy"
     a = CommuneResult.objects.get(commune=council_a.commune)
     assert (a.voting_book, a.urn, a.counted) == (2, 2, 0)
-
-
-def slipped_in(consultation, commune):
-    SealedBallot.objects.create(
-        receipt="A" * 26, consultation=consultation, commune=commune, sealed=b"\1" * 1216
-    )
 
 
 # The count in ranges of communes, shared among workers -------------------------------------
