@@ -667,3 +667,12 @@ def test_odd_files_after_voting_get_a_message_never_an_error(closed):
         page = upload(client, consultation, "share", share)
         assert 'class="message error"' in page, share
     nothing_written(consultation)
+
+
+def test_the_round_page_says_how_many_commissioners_have_decrypted(closed, adam):
+    """The cycle admin's round page, while the count waits: k of n needed, how many are done."""
+    admin = client_of(adam)
+    detail = reverse("cycle:round-detail", args=[closed.consultation.pk])
+    page = admin.get(detail).content.decode()
+    assert 'data-decrypted="0"' in page
+    assert "de 2 de los 3 comisionados electorales" in page
