@@ -382,7 +382,7 @@ class CountChunk(models.Model):
 
 
 class Count(models.Model):
-    """The count of a round: done once the urn has been opened and the totals agree."""
+    """The count of a round: done once the commune sums are decrypted and the totals agree."""
 
     class Status(models.TextChoices):
         WAITING_FOR_KEY = "waiting_for_key", _("Waiting for the commissioners' partial decryptions")
@@ -396,7 +396,7 @@ class Count(models.Model):
         verbose_name=_("consultation"),
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
-    ballots = models.PositiveIntegerField(_("ballots opened"), default=0)
+    ballots = models.PositiveIntegerField(_("ballots counted"), default=0)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     seconds = models.FloatField(_("seconds taken"), default=0)
     problems = models.JSONField(_("problems"), default=list, blank=True)

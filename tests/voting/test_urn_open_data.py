@@ -195,3 +195,10 @@ def test_the_urn_s_open_data_is_read_from_the_replica(client, published, commune
         for table in tables:
             assert any(f'"{table}"' in q["sql"] for q in mirror.captured_queries), (url, table)
             assert not any(f'"{table}"' in q["sql"] for q in primary.captured_queries), (url, table)
+
+
+def test_the_round_s_results_page_leads_to_the_urn_and_the_verifier(client, published):
+    page = client.get(reverse("voting:results-round", args=[published.pk])).content.decode()
+    assert reverse("voting:results-urn-index", args=[published.pk]) in page
+    assert f"scripts/verify_round.py http://testserver {published.pk}" in page
+    assert "no se abre ninguna boleta" in page
